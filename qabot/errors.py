@@ -1,0 +1,43 @@
+"""qabot's own exceptions. The CLI and the bot turn each into a one-line message.
+
+Every message should carry its fix ("run `qabot index build`"), because the person who reads it
+is the one who must act.
+"""
+
+from __future__ import annotations
+
+
+class QabotError(Exception):
+    """Base class: anything a user can cause and fix. Shown as one line, exit code 1."""
+
+
+class ConfigError(QabotError):
+    """A setting is missing or invalid. Seen by whoever starts the CLI or the bot."""
+
+
+class QuestionError(QabotError):
+    """The question cannot be asked as given (empty, too long). Seen by the asker."""
+
+
+class NoDocumentsError(QabotError):
+    """The seeds folder is missing or holds nothing readable. Seen by whoever builds."""
+
+
+class IndexMissingError(QabotError):
+    """There is no built index yet. Seen by the asker; the fix is to build."""
+
+
+class IndexMismatchError(QabotError):
+    """The index on disk was built with another model, format or settings. Seen on load."""
+
+
+class IndexCorruptError(QabotError):
+    """Files of the index are missing or unreadable. Seen on load; the fix is a rebuild."""
+
+
+class IndexLockedError(QabotError):
+    """Another build holds the index lock. Seen by the second builder."""
+
+
+class DocumentError(QabotError):
+    """One document cannot be read (binary, undecodable, empty, unsupported). Seen as a warning."""

@@ -1,0 +1,121 @@
+"""Plain data passed between the core, the CLI and the bot."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document's extracted text. `doc_id` is its path below seeds/ (``file.jsonl#id`` for a
+    line of a jsonl corpus); `sha256` is of the extracted text, so any edit marks it changed."""
+
+    doc_id: str
+    title: str
+    text: str
+    source: str  # the file below seeds/, as the user knows it
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document: `text == document.text[start:end]`."""
+
+    doc_id: str
+    title: str
+    source: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk. `score` is cosine similarity for dense search (the threshold applies to
+    it); `rank` starts at 1."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    sentence_start: int = 0  # the answer sentence, as offsets into chunk.text
+    sentence_end: int = 0
+
+    @property
+    def sentence(self) -> str:
+        return self.chunk.text[self.sentence_start : self.sentence_end].strip()
+
+
+@dataclass
+class Answer:
+    """What a question gets: `found` is False when nothing scored above the threshold, and then
+    `hits` is empty (an unrelated passage is never shown as an answer)."""
+
+    question: str
+    found: bool
+    hits: list[Hit] = field(default_factory=list)
+    best_score: float | None = None  # the top score even when not found, for tuning thresholds
+
+    @property
+    def sentence(self) -> str | None:
+        return self.hits[0].sentence if self.hits else None
+
+    def to_dict(self) -> dict:
+        """The stable machine-readable form printed by ``qabot ask --json``."""
+        return {
+            "question": self.question,
+            "found": self.found,
+            "answer": self.sentence,
+            "best_score": None if self.best_score is None else round(self.best_score, 4),
+            "results": [
+                {
+                    "rank": h.rank,
+                    "score": round(h.score, 4),
+                    "sentence": h.sentence,
+                    "passage": h.chunk.text,
+                    "title": h.chunk.title,
+                    "source": h.chunk.source,
+                    "doc_id": h.chunk.doc_id,
+                    "start": h.chunk.start,
+                    "end": h.chunk.end,
+                }
+                for h in self.hits
+            ],
+        }
+
+
+@dataclass
+class BuildReport:
+    """What a build did, for the CLI summary and the bot's /reindex reply."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    documents_total: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.added or self.changed or self.deleted)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class IndexStatus:
+    """`qabot index status`: what is built and what changed on disk since."""
+
+    built: bool
+    documents: int = 0
+    chunks: int = 0
+    model_id: str | None = None
+    size_bytes: int = 0
+    built_at: str | None = None
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
