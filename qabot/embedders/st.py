@@ -43,7 +43,11 @@ class SentenceTransformerEmbedder:
         # Offline by design: never let a missing model turn into a hub download that hangs.
         if Path(self._load_from).exists():
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars on every ask are noise
 
         try:
             return SentenceTransformer(self._load_from, device="cpu")

@@ -1,0 +1,297 @@
+"""The command line: `qabot ask`, `qabot chat`, `qabot index ...`, `qabot bot`.
+
+Every qabot error ends the command with one line on stderr and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, ClassVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from qabot.config import Settings, get_settings
+from qabot.errors import IndexMissingError, QabotError
+from qabot.types import Answer, BuildReport
+
+app = typer.Typer(
+    help="Question answering over your own documents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+index_app = typer.Typer(help="Build and inspect the index of seeds/.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _State:
+    settings: Settings | None = None
+    overrides: ClassVar[dict] = {}
+
+
+def _settings() -> Settings:
+    if _State.settings is None:
+        _State.settings = get_settings(**_State.overrides)
+    return _State.settings
+
+
+def _service():
+    from qabot.service import QAService
+
+    return QAService(_settings())
+
+
+@app.callback()
+def _main(
+    seeds_dir: Annotated[
+        Path | None, typer.Option("--seeds", help="Documents folder (QABOT_SEEDS_DIR).")
+    ] = None,
+    index_dir: Annotated[
+        Path | None, typer.Option("--index", help="Index folder (QABOT_INDEX_DIR).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:
+    """Question answering over your own documents (sentence-transformers + FAISS)."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs request URLs at INFO, and a bot's URLs contain its token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    _State.settings = None
+    _State.overrides = {
+        k: v for k, v in {"seeds_dir": seeds_dir, "index_dir": index_dir}.items() if v is not None
+    }
+
+
+def _print_report(report: BuildReport, *, title: str) -> None:
+    parts = [
+        f"{len(report.added)} added",
+        f"{len(report.changed)} changed",
+        f"{len(report.deleted)} deleted",
+        f"{report.unchanged} unchanged",
+    ]
+    if report.skipped:
+        parts.append(f"{len(report.skipped)} skipped")
+    err.print(
+        f"{title}: {', '.join(parts)} files; {report.documents_total} documents, "
+        f"{report.chunks_total} chunks ({report.chunks_embedded} embedded) "
+        f"in {report.seconds:.1f}s"
+    )
+    for name, reason in report.skipped:
+        err.print(f"  skipped {escape(name)}: {escape(reason)}")
+
+
+def _ensure_index(service) -> None:
+    if service.has_index():
+        return
+    err.print(
+        f"No index yet in {service.settings.index_dir}/: building it from {service.settings.seeds_dir}/ first."
+    )
+    _print_report(service.build(progress=True), title="Built")
+
+
+def _highlight(passage: str, sentence: str) -> str:
+    at = passage.find(sentence) if sentence else -1
+    if at < 0:
+        return escape(passage)
+    end = at + len(sentence)
+    return f"{escape(passage[:at])}[bold yellow]{escape(sentence)}[/]{escape(passage[end:])}"
+
+
+def _print_answer(answer: Answer, threshold: float) -> None:
+    if not answer.found:
+        best = "" if answer.best_score is None else f" (best match scored {answer.best_score:.2f})"
+        out.print(
+            f"Not found in the documents: nothing scored above the threshold {threshold:.2f}{best}."
+        )
+        return
+    for hit in answer.hits:
+        chunk = hit.chunk
+        if hit.rank == 1:
+            out.print(f"[bold]Answer:[/] [bold yellow]{escape(hit.sentence)}[/]\n")
+            out.print(_highlight(chunk.text, hit.sentence))
+        else:
+            out.print(f"\n[bold]#{hit.rank}[/] {escape(chunk.text)}")
+        out.print(
+            f"[dim]Source: {escape(chunk.title)} ({escape(chunk.source)}) · score {hit.score:.2f}[/]"
+        )
+
+
+def _run(fn):
+    """Turn qabot errors into one line and exit code 1; Ctrl-C into exit 130."""
+    try:
+        return fn()
+    except QabotError as exc:
+        err.print(f"[red]Error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("Interrupted.")
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def ask(
+    question: Annotated[
+        str | None, typer.Argument(help="The question; leave out for interactive mode.")
+    ] = None,
+    k: Annotated[int | None, typer.Option("-k", min=1, max=50, help="How many passages.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Answer a question from the documents.
+
+    Example: qabot ask "Who attended the NATO-Ukraine Council?" -k 3
+    """
+    if question is None:
+        return chat(as_json=as_json, k=k)
+
+    def go():
+        service = _service()
+        service.check_question(question)
+        _ensure_index(service)
+        answer = service.ask(question, k=k)
+        if as_json:
+            out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            _print_answer(answer, service.settings.score_threshold)
+
+    _run(go)
+
+
+@app.command()
+def chat(
+    k: Annotated[int | None, typer.Option("-k", min=1, max=50, help="How many passages.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per answer.")] = False,
+) -> None:
+    """Interactive mode: load the model once, then answer question after question.
+
+    Example: qabot chat   (empty line, Ctrl-D or "exit" quits)
+    """
+
+    def go():
+        service = _service()
+        _ensure_index(service)
+        service.reload_if_changed()
+        interactive = sys.stdin.isatty()
+        if interactive:
+            err.print("Ask a question (empty line, Ctrl-D or 'exit' to quit).")
+        while True:
+            try:
+                line = input("? " if interactive else "")
+            except EOFError:
+                break
+            if line.strip().lower() in {"", "exit", "quit"}:
+                if interactive or line.strip():
+                    break
+                continue
+            try:
+                service.reload_if_changed()
+                answer = service.ask(line, k=k)
+            except QabotError as exc:
+                err.print(f"[red]Error:[/] {escape(str(exc))}")
+                continue
+            if as_json:
+                out.print(json.dumps(answer.to_dict(), ensure_ascii=False))
+            else:
+                _print_answer(answer, service.settings.score_threshold)
+                out.print()
+
+    _run(go)
+
+
+@index_app.command("build")
+def index_build() -> None:
+    """Index new and changed documents of seeds/ (unchanged ones are not re-embedded).
+
+    Example: qabot index build
+    """
+    _run(lambda: _print_report(_service().build(progress=True), title="Index updated"))
+
+
+@index_app.command("rebuild")
+def index_rebuild() -> None:
+    """Re-embed every document from scratch (after changing the model or chunking).
+
+    Example: qabot index rebuild
+    """
+    _run(lambda: _print_report(_service().build(full=True, progress=True), title="Index rebuilt"))
+
+
+@index_app.command("status")
+def index_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show documents, chunks, model and size, and what changed in seeds/ since the last build.
+
+    Example: qabot index status
+    """
+
+    def go():
+        st = _service().status()
+        if as_json:
+            from dataclasses import asdict
+
+            out.print_json(json.dumps(asdict(st), ensure_ascii=False))
+            return
+        if not st.built:
+            out.print(f"No index yet. {len(st.new)} documents waiting: run `qabot index build`.")
+            return
+        out.print(f"Documents: {st.documents}\nChunks: {st.chunks}\nModel: {st.model_id}")
+        out.print(f"Size on disk: {st.size_bytes / 2**20:.1f} MiB\nBuilt: {st.built_at}")
+        for label, names in (("new", st.new), ("changed", st.changed), ("deleted", st.deleted)):
+            for name in names:
+                out.print(f"  {label}: {escape(name)}")
+        if st.new or st.changed or st.deleted:
+            out.print("Run `qabot index build` to bring the index up to date.")
+        else:
+            out.print("Up to date with seeds/.")
+
+    _run(go)
+
+
+@index_app.command("add")
+def index_add(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to copy into seeds/.")],
+) -> None:
+    """Copy files or folders into seeds/ and update the index.
+
+    Example: qabot index add ~/Downloads/report.pdf notes/
+    """
+    _run(lambda: _print_report(_service().add_files(paths, progress=True), title="Index updated"))
+
+
+@app.command()
+def bot() -> None:
+    """Run the Telegram bot (long polling, or a webhook when QABOT_WEBHOOK_URL is set).
+
+    Example: QABOT_TELEGRAM_TOKEN=123:abc qabot bot
+    """
+
+    def go():
+        from qabot.bot.app import run
+
+        settings = _settings()
+        settings.telegram_token_value()
+        run(settings)
+
+    _run(go)
+
+
+def main() -> None:
+    try:
+        app()
+    except IndexMissingError as exc:  # pragma: no cover - defensive; commands catch their own
+        err.print(f"Error: {exc}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""Building the index from the seeds folder, re-embedding only what changed.
+
+A document is reused (its chunks and vectors copied from the previous version) when its file's
+hash, its own text hash, the model and the chunking parameters are all unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qabot.chunking import ChunkParams, chunk_document, passage_for_embedding
+from qabot.documents import Scan, read_file, scan_folder
+from qabot.embedders import Embedder
+from qabot.errors import DocumentError, IndexCorruptError, IndexMismatchError, NoDocumentsError
+from qabot.store import CHUNK_DTYPE, IndexData, IndexStore, StoredDocument
+from qabot.types import BuildReport, Chunk, Document, IndexStatus
+
+log = logging.getLogger("qabot")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    seeds_dir: Path
+    chunk_tokens: int
+    chunk_overlap: int
+    batch_size: int = 32
+    ann: str = "auto"
+
+
+def chunking_params(options: BuildOptions, embedder: Embedder) -> ChunkParams:
+    model_max = embedder.max_tokens
+    return ChunkParams(
+        max_tokens=min(options.chunk_tokens, model_max),
+        overlap=options.chunk_overlap,
+        model_max_tokens=model_max,
+    )
+
+
+def _chunking_manifest(params: ChunkParams) -> dict:
+    return {
+        "max_tokens": params.max_tokens,
+        "overlap": params.overlap,
+        "model_max_tokens": params.model_max_tokens,
+        "splitter": "sentencex+lines/1",
+    }
+
+
+def _load_previous(store: IndexStore) -> IndexData | None:
+    if not store.exists():
+        return None
+    try:
+        return store.load()
+    except (IndexCorruptError, IndexMismatchError) as exc:
+        log.warning("previous index unusable (%s); embedding everything again", exc)
+        return None
+
+
+def build(
+    *,
+    store: IndexStore,
+    embedder: Embedder,
+    options: BuildOptions,
+    full: bool = False,
+    progress: bool = False,
+) -> BuildReport:
+    """Bring the index up to date with the seeds folder. `full` re-embeds everything."""
+    t0 = time.perf_counter()
+    report = BuildReport()
+    with store.lock():
+        store.clean()
+        scan = scan_folder(options.seeds_dir)
+        report.skipped.extend(scan.skipped)
+        old = None if full else _load_previous(store)
+        params = chunking_params(options, embedder)
+        chunking = _chunking_manifest(params)
+        if old is not None and (
+            old.model_id != embedder.model_id or old.manifest.get("chunking") != chunking
+        ):
+            log.warning(
+                "model or chunking changed since the last build (%s -> %s): embedding everything",
+                old.model_id,
+                embedder.model_id,
+            )
+            old = None
+        old_files: dict = old.manifest.get("files", {}) if old else {}
+        old_rows = old.doc_chunk_rows() if old else {}
+
+        docs: list[StoredDocument] = []
+        files: dict[str, dict] = {}
+        plan: list[tuple[int, np.ndarray | None]] = []  # per doc: reuse rows, or None = embed
+        to_embed: list[Document] = []
+        for entry, result in _documents(scan, old, old_files):
+            if isinstance(result, Exception):
+                report.skipped.append((entry.rel, str(result)))
+                log.warning("skipped %s: %s", entry.rel, result)
+                continue
+            prev = old_files.get(entry.rel)
+            if prev is None:
+                report.added.append(entry.rel)
+            elif prev["sha256"] != entry.sha256:
+                report.changed.append(entry.rel)
+            else:
+                report.unchanged += 1
+            files[entry.rel] = {
+                "sha256": entry.sha256,
+                "size": entry.size,
+                "docs": [d.doc_id for d in result],
+            }
+            for doc in result:
+                previous = old.document(doc.doc_id) if old else None
+                reuse = previous is not None and previous.sha256 == doc.sha256
+                docs.append(StoredDocument(doc.doc_id, doc.title, doc.source, doc.text, doc.sha256))
+                if reuse:
+                    plan.append((len(docs) - 1, old_rows[doc.doc_id]))
+                else:
+                    plan.append((len(docs) - 1, None))
+                    to_embed.append(doc)
+        report.deleted = sorted(set(old_files) - set(files))
+
+        if not docs:
+            raise NoDocumentsError(
+                f"no readable documents in {options.seeds_dir}/ "
+                f"({len(report.skipped)} skipped): add .txt, .md, .html, .pdf, .docx or .jsonl files"
+            )
+        if old is not None and not report.changed_anything and not to_embed:
+            report.documents_total = len(old.docs)
+            report.chunks_total = len(old.chunks)
+            report.seconds = time.perf_counter() - t0
+            return report
+
+        new_chunks: dict[str, list[Chunk]] = {}
+        for doc in to_embed:
+            new_chunks[doc.doc_id] = chunk_document(doc, params, embedder.count_tokens)
+        flat = [c for doc in to_embed for c in new_chunks[doc.doc_id]]
+        new_vectors = embed_chunks(embedder, flat, batch_size=options.batch_size, progress=progress)
+        report.chunks_embedded = len(flat)
+
+        chunk_parts: list[np.ndarray] = []
+        vector_parts: list[np.ndarray] = []
+        cursor = 0
+        for doc_pos, rows in plan:
+            if rows is not None:
+                part = old.chunks[rows].copy()
+                part["doc"] = doc_pos
+                chunk_parts.append(part)
+                vector_parts.append(old.vectors[rows])
+                continue
+            chunks = new_chunks[docs[doc_pos].doc_id]
+            part = np.zeros(len(chunks), dtype=CHUNK_DTYPE)
+            part["doc"] = doc_pos
+            part["start"] = [c.start for c in chunks]
+            part["end"] = [c.end for c in chunks]
+            chunk_parts.append(part)
+            vector_parts.append(new_vectors[cursor : cursor + len(chunks)])
+            cursor += len(chunks)
+        all_chunks = np.concatenate(chunk_parts) if chunk_parts else np.zeros(0, CHUNK_DTYPE)
+        all_vectors = (
+            np.vstack(vector_parts).astype(np.float32, copy=False)
+            if vector_parts
+            else np.zeros((0, embedder.dim), np.float32)
+        )
+        manifest = {
+            "model_id": embedder.model_id,
+            "chunking": chunking,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "files": files,
+            "skipped": report.skipped,
+        }
+        store.write(manifest=manifest, docs=docs, chunks=all_chunks, vectors=all_vectors)
+        store.clean()
+        report.documents_total = len(docs)
+        report.chunks_total = len(all_chunks)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _documents(scan: Scan, old: IndexData | None, old_files: dict):
+    """(file, its documents or the reason it has none). An unchanged file's documents come from
+    the old index without reading the file again."""
+    for entry in scan.files:
+        prev = old_files.get(entry.rel)
+        if old is not None and prev is not None and prev["sha256"] == entry.sha256:
+            stored = [old.document(doc_id) for doc_id in prev["docs"]]
+            if all(stored):
+                yield (
+                    entry,
+                    [Document(d.doc_id, d.title, d.text, d.source, d.sha256) for d in stored],
+                )
+                continue
+        try:
+            yield entry, read_file(entry)
+        except DocumentError as exc:
+            yield entry, exc
+
+
+def embed_chunks(
+    embedder: Embedder, chunks: list[Chunk], *, batch_size: int, progress: bool
+) -> np.ndarray:
+    """Vectors for chunks, in order. Sorted by length for embedding, so each batch pads little."""
+    if not chunks:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    texts = [passage_for_embedding(c) for c in chunks]
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(texts), unit="chunk", desc="Embedding", dynamic_ncols=True)
+    try:
+        vectors = embedder.embed_passages(
+            [texts[i] for i in order],
+            batch_size=batch_size,
+            on_batch=bar.update if bar is not None else None,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    out = np.empty_like(vectors)
+    out[order] = vectors
+    return out
+
+
+def status(*, store: IndexStore, seeds_dir: Path) -> IndexStatus:
+    """What is built, and which files are new, changed or deleted since (hashes, no reading)."""
+    if not store.exists():
+        st = IndexStatus(built=False)
+        try:
+            scan = scan_folder(seeds_dir)
+            st.new = [f.rel for f in scan.files]
+            st.skipped = scan.skipped
+        except NoDocumentsError:
+            pass
+        return st
+    manifest = store.read_manifest()
+    files = manifest.get("files", {})
+    st = IndexStatus(
+        built=True,
+        documents=manifest.get("documents", 0),
+        chunks=manifest.get("chunks", 0),
+        model_id=manifest.get("model_id"),
+        size_bytes=store.size_bytes(),
+        built_at=manifest.get("built_at"),
+        skipped=[tuple(s) for s in manifest.get("skipped", [])],
+    )
+    try:
+        scan = scan_folder(seeds_dir)
+    except NoDocumentsError:
+        st.deleted = sorted(files)
+        return st
+    seen = set()
+    for entry in scan.files:
+        seen.add(entry.rel)
+        prev = files.get(entry.rel)
+        if prev is None:
+            st.new.append(entry.rel)
+        elif prev["sha256"] != entry.sha256:
+            st.changed.append(entry.rel)
+    st.deleted = sorted(set(files) - seen)
+    return st

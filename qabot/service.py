@@ -1,0 +1,190 @@
+"""The facade the CLI, the bot and the tests call: ask, build, status, add.
+
+It owns the loaded index and the models, loads each lazily once, and swaps in a newer index
+version when another process has built one (`reload_if_changed`). Safe to call from several
+threads: a search uses whichever complete index version was current when it started.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from qabot.answering import make_answer
+from qabot.config import Settings
+from qabot.embedders import Embedder, load_embedder
+from qabot.errors import IndexMissingError, QuestionError
+from qabot.indexer import BuildOptions
+from qabot.indexer import build as build_index
+from qabot.indexer import status as index_status
+from qabot.store import IndexData, IndexStore
+from qabot.types import Answer, BuildReport, IndexStatus
+
+log = logging.getLogger("qabot")
+
+
+class _Loaded:
+    """An index version with its search structure, swapped as one reference."""
+
+    def __init__(self, data: IndexData) -> None:
+        import faiss
+
+        self.data = data
+        if data.ann is not None:
+            self.search_index = data.ann
+        else:
+            # Vectors are L2-normalised, so inner product is cosine similarity.
+            self.search_index = faiss.IndexFlatIP(data.vectors.shape[1])
+            if len(data.vectors):
+                self.search_index.add(data.vectors)
+
+    def search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
+        n = min(k, self.search_index.ntotal)
+        if n == 0:
+            return []
+        scores, ids = self.search_index.search(qvec.reshape(1, -1).astype(np.float32), n)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+
+class QAService:
+    """Question answering over one seeds folder and its index."""
+
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.store = IndexStore(settings.index_dir)
+        self._embedder = embedder
+        self._loaded: _Loaded | None = None
+        self._lock = threading.RLock()
+
+    # -- models and index, loaded once -------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = load_embedder(self.settings.embedder, self.settings.model)
+            return self._embedder
+
+    @property
+    def index_version(self) -> str | None:
+        loaded = self._loaded
+        return loaded.data.version if loaded else self.store.current_version()
+
+    def _index(self) -> _Loaded:
+        loaded = self._loaded
+        if loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = _Loaded(self.store.load(expect_model_id=self.embedder.model_id))
+                loaded = self._loaded
+        return loaded
+
+    def reload_if_changed(self) -> bool:
+        """Load the index version another process made current, if any. True when swapped."""
+        current = self.store.current_version()
+        loaded = self._loaded
+        if current is None or (loaded is not None and loaded.data.version == current):
+            return False
+        with self._lock:
+            if self._loaded is not None and self._loaded.data.version == current:
+                return False
+            fresh = _Loaded(self.store.load(expect_model_id=self.embedder.model_id))
+            self._loaded = fresh  # readers holding the old one finish with it
+        log.info("loaded index version %s", fresh.data.version)
+        return True
+
+    # -- asking ------------------------------------------------------------------------------
+    def check_question(self, question: str) -> str:
+        question = " ".join((question or "").split())
+        if not question:
+            raise QuestionError('the question is empty: type a question, e.g. qabot ask "Who?"')
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise QuestionError(
+                f"the question is {len(question)} characters long; the limit is {limit} "
+                "(QABOT_MAX_QUESTION_CHARS)"
+            )
+        return question
+
+    def ask(self, question: str, *, k: int | None = None) -> Answer:
+        """The best passages for a question, or found=False when nothing passes the threshold."""
+        question = self.check_question(question)
+        k = k or self.settings.top_k
+        loaded = self._index()
+        qvec = self.embedder.embed_query(question)
+        # Over-fetch: near-duplicate neighbouring chunks are dropped before the top k.
+        raw = loaded.search(qvec, k * 3 + 5)
+        ranked = [(loaded.data.chunk(i), s) for i, s in raw]
+        return make_answer(
+            question=question,
+            qvec=qvec,
+            ranked=ranked,
+            k=k,
+            threshold=self.settings.score_threshold,
+            embedder=self.embedder,
+        )
+
+    # -- the index ---------------------------------------------------------------------------
+    def has_index(self) -> bool:
+        return self.store.exists()
+
+    def build(self, *, full: bool = False, progress: bool = False) -> BuildReport:
+        """Incremental build (or `full` from scratch); the new version is live on return."""
+        options = BuildOptions(
+            seeds_dir=self.settings.seeds_dir,
+            chunk_tokens=self.settings.chunk_tokens,
+            chunk_overlap=self.settings.chunk_overlap,
+            batch_size=self.settings.batch_size,
+        )
+        report = build_index(
+            store=self.store, embedder=self.embedder, options=options, full=full, progress=progress
+        )
+        self.reload_if_changed()
+        return report
+
+    def status(self) -> IndexStatus:
+        return index_status(store=self.store, seeds_dir=self.settings.seeds_dir)
+
+    def add_files(self, paths: list[Path], *, progress: bool = False) -> BuildReport:
+        """Copy files or folders into the seeds folder, then build incrementally."""
+        seeds = self.settings.seeds_dir
+        missing = [str(p) for p in paths if not Path(p).exists()]
+        if missing:
+            from qabot.errors import QabotError
+
+            raise QabotError(f"no such file or folder: {', '.join(missing)}")
+        seeds.mkdir(parents=True, exist_ok=True)
+        for path in map(Path, paths):
+            target = seeds / path.name
+            if path.resolve() == target.resolve():
+                continue
+            if path.is_dir():
+                shutil.copytree(path, target, dirs_exist_ok=True)
+            else:
+                shutil.copy2(path, target)
+        return self.build(progress=progress)
+
+    def documents(self) -> list[tuple[str, str, int]]:
+        """(doc_id, title, number of chunks) of each document in the loaded index."""
+        data = self._index().data
+        counts = np.bincount(data.chunks["doc"], minlength=len(data.docs))
+        return [(d.doc_id, d.title, int(counts[i])) for i, d in enumerate(data.docs)]
+
+    def context(self, doc_id: str, start: int, end: int, *, chars: int = 600) -> str:
+        """The passage with up to `chars` characters around it, cut at line or sentence ends."""
+        doc = self._index().data.document(doc_id)
+        if doc is None:
+            raise IndexMissingError(f"document {doc_id} is no longer in the index")
+        text = doc.text
+        lo = max(0, start - chars // 2)
+        hi = min(len(text), end + chars // 2)
+        if lo > 0:
+            cut = max(text.rfind("\n", lo, start), text.rfind(". ", lo, start))
+            lo = cut + 1 if cut >= lo else lo
+        if hi < len(text):
+            cut = [p for p in (text.find("\n", end, hi), text.find(". ", end, hi)) if p >= 0]
+            hi = min(cut) + 1 if cut else hi
+        return text[lo:hi].strip()

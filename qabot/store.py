@@ -1,0 +1,287 @@
+"""The index on disk: versioned, self-describing folders and an atomic pointer to the current one.
+
+    index/
+      CURRENT            name of the live version (replaced atomically with os.replace)
+      .lock              held by a build; a second build is refused
+      v-<time>-<rand>/   one complete build:
+        manifest.json    format, model id, dimension, chunking, per-file and per-document hashes
+        docs.jsonl       each document's extracted text (chunks are offsets into it)
+        chunks.npy       (doc index, start, end) per chunk, row i = vector i
+        vectors.npy      float32, L2-normalised, one row per chunk
+        faiss.index      only for approximate (ANN) indexes; exact search is rebuilt from vectors
+
+A build writes a new version folder completely, then flips CURRENT. A build that dies midway
+leaves a stray folder that the next build removes; readers never see it. The previous version is
+kept one build longer, so a reader that has just read CURRENT can still open it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qabot.errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+)
+from qabot.types import Chunk
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+CHUNK_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i4"), ("end", "<i4")])
+
+
+@dataclass
+class StoredDocument:
+    doc_id: str
+    title: str
+    source: str
+    text: str
+    sha256: str
+
+
+@dataclass
+class IndexData:
+    """One version of the index in memory."""
+
+    version: str
+    manifest: dict
+    docs: list[StoredDocument]
+    chunks: np.ndarray  # CHUNK_DTYPE
+    vectors: np.ndarray  # (n, dim) float32
+    ann: object | None = None  # a faiss index when the manifest says approximate
+    _doc_pos: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._doc_pos = {d.doc_id: i for i, d in enumerate(self.docs)}
+
+    @property
+    def model_id(self) -> str:
+        return self.manifest["model_id"]
+
+    def chunk(self, i: int) -> Chunk:
+        row = self.chunks[i]
+        doc = self.docs[int(row["doc"])]
+        start, end = int(row["start"]), int(row["end"])
+        return Chunk(doc.doc_id, doc.title, doc.source, start, end, doc.text[start:end])
+
+    def document(self, doc_id: str) -> StoredDocument | None:
+        pos = self._doc_pos.get(doc_id)
+        return None if pos is None else self.docs[pos]
+
+    def doc_chunk_rows(self) -> dict[str, np.ndarray]:
+        """Row numbers of each document's chunks (for reusing vectors in an incremental build)."""
+        order = np.argsort(self.chunks["doc"], kind="stable")
+        docs_sorted = self.chunks["doc"][order]
+        bounds = np.searchsorted(docs_sorted, np.arange(len(self.docs) + 1))
+        return {d.doc_id: order[bounds[i] : bounds[i + 1]] for i, d in enumerate(self.docs)}
+
+
+class IndexStore:
+    """Reads and writes index versions below one folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # -- reading ---------------------------------------------------------------------------
+    def current_version(self) -> str | None:
+        try:
+            name = (self.root / CURRENT).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise IndexCorruptError(f"cannot read {self.root / CURRENT}: {exc}") from exc
+        return name or None
+
+    def exists(self) -> bool:
+        return self.current_version() is not None
+
+    def read_manifest(self, version: str | None = None) -> dict:
+        version = version or self._require_version()
+        path = self.root / version / "manifest.json"
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise IndexCorruptError(
+                f"index version {version} has no manifest: run `qabot index rebuild`"
+            ) from exc
+        except (OSError, json.JSONDecodeError) as exc:
+            raise IndexCorruptError(
+                f"index manifest {path} is unreadable: run `qabot index rebuild`"
+            ) from exc
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index in {self.root}/ has format {manifest.get('format_version')}, this qabot "
+                f"reads format {FORMAT_VERSION}: run `qabot index rebuild`"
+            )
+        return manifest
+
+    def load(self, *, expect_model_id: str | None = None) -> IndexData:
+        version = self._require_version()
+        manifest = self.read_manifest(version)
+        if expect_model_id and manifest.get("model_id") != expect_model_id:
+            raise IndexMismatchError(
+                f"the index was built with {manifest.get('model_id')} but settings select "
+                f"{expect_model_id}: run `qabot index rebuild`, or set QABOT_EMBEDDER/QABOT_MODEL "
+                "back to what built it"
+            )
+        folder = self.root / version
+        try:
+            docs = [
+                StoredDocument(**json.loads(line))
+                for line in (folder / "docs.jsonl").read_text(encoding="utf-8").split("\n")
+                if line
+            ]
+            chunks = np.load(folder / "chunks.npy", allow_pickle=False)
+            vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+        except (OSError, ValueError, TypeError, json.JSONDecodeError) as exc:
+            raise IndexCorruptError(
+                f"index files in {folder} are damaged ({exc.__class__.__name__}): "
+                "run `qabot index rebuild`"
+            ) from exc
+        n = manifest.get("chunks")
+        if (
+            chunks.dtype != CHUNK_DTYPE
+            or vectors.dtype != np.float32
+            or vectors.ndim != 2
+            or len(chunks) != n
+            or len(vectors) != n
+            or vectors.shape[1] != manifest.get("dim")
+            or len(docs) != manifest.get("documents")
+        ):
+            raise IndexCorruptError(
+                f"index files in {folder} do not match its manifest: run `qabot index rebuild`"
+            )
+        ann = None
+        if manifest.get("ann", {}).get("kind", "flat") != "flat":
+            from qabot import ann as ann_mod
+
+            ann = ann_mod.load_index(folder / "faiss.index")
+        return IndexData(version, manifest, docs, chunks, vectors, ann)
+
+    def size_bytes(self, version: str | None = None) -> int:
+        version = version or self.current_version()
+        if not version:
+            return 0
+        folder = self.root / version
+        return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+
+    def _require_version(self) -> str:
+        version = self.current_version()
+        if version is None:
+            raise IndexMissingError(f"no index in {self.root}/: run `qabot index build`")
+        if not (self.root / version).is_dir():
+            raise IndexCorruptError(
+                f"{self.root / CURRENT} names {version}, which is missing: run `qabot index rebuild`"
+            )
+        return version
+
+    # -- writing ---------------------------------------------------------------------------
+    def lock(self):
+        """A context manager held for a whole build. Fails at once if another build holds it."""
+        from filelock import FileLock, Timeout
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.root / ".lock"), timeout=0)
+
+        class _Guard:
+            def __enter__(self_inner):
+                try:
+                    lock.acquire()
+                except Timeout:
+                    raise IndexLockedError(
+                        f"another build is running on {self.root}/ (lock {self.root}/.lock): "
+                        "wait for it to finish, then try again"
+                    ) from None
+                return self_inner
+
+            def __exit__(self_inner, *exc):
+                lock.release()
+
+        return _Guard()
+
+    def write(
+        self,
+        *,
+        manifest: dict,
+        docs: list[StoredDocument],
+        chunks: np.ndarray,
+        vectors: np.ndarray,
+        ann_index: object | None = None,
+    ) -> str:
+        """Write a complete new version and make it current. Call with the lock held."""
+        version = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+        folder = self.root / version
+        tmp = self.root / f".tmp-{version}"
+        tmp.mkdir(parents=True)
+        try:
+            _write_text(
+                tmp / "docs.jsonl",
+                "".join(json.dumps(d.__dict__, ensure_ascii=False) + "\n" for d in docs),
+            )
+            _save_npy(tmp / "chunks.npy", chunks.astype(CHUNK_DTYPE, copy=False))
+            _save_npy(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+            if ann_index is not None:
+                from qabot import ann as ann_mod
+
+                ann_mod.save_index(ann_index, tmp / "faiss.index")
+            manifest = {
+                **manifest,
+                "format_version": FORMAT_VERSION,
+                "chunks": len(chunks),
+                "documents": len(docs),
+                "dim": int(vectors.shape[1]),
+            }
+            _write_text(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
+            _fsync_dir(tmp)
+            os.rename(tmp, folder)
+            _write_text(self.root / f".{CURRENT}.tmp", version)
+            os.replace(self.root / f".{CURRENT}.tmp", self.root / CURRENT)
+            _fsync_dir(self.root)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return version
+
+    def clean(self, *, keep: int = 2) -> None:
+        """Remove interrupted builds and all but the newest `keep` versions (current included).
+        Call with the lock held."""
+        current = self.current_version()
+        for p in self.root.glob(".tmp-*"):
+            shutil.rmtree(p, ignore_errors=True)
+        versions = sorted(p.name for p in self.root.glob("v-*") if p.is_dir())
+        keep_set = set(versions[-keep:]) | ({current} if current else set())
+        for name in versions:
+            if name not in keep_set:
+                shutil.rmtree(self.root / name, ignore_errors=True)
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with path.open("wb") as fh:
+        np.save(fh, array, allow_pickle=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_text(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
