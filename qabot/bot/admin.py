@@ -1,0 +1,145 @@
+"""Admin commands: adding documents by sending files, /reindex and /stats."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from telegram import Update
+from telegram.constants import ChatAction
+from telegram.error import BadRequest
+
+from qabot.bot import uploads
+from qabot.bot.messages import text
+from qabot.bot.state import Context, reply, state_of, user_language, working
+from qabot.errors import IndexLockedError, QabotError
+from qabot.service import QAService
+from qabot.types import BuildReport
+
+
+async def _require_admin(update: Update, context: Context) -> bool:
+    state = state_of(context)
+    lang = user_language(update)
+    user, chat = update.effective_user, update.effective_chat
+    if not state.access.may_ask(user.id, chat.id):
+        await reply(update, text("not_allowed", lang, user_id=user.id))
+        return False
+    if not state.access.is_admin(user.id):
+        await reply(update, text("admin_only", lang))
+        return False
+    return True
+
+
+def _summary(report: BuildReport, lang: str) -> str:
+    return text(
+        "build_summary",
+        lang,
+        added=len(report.added),
+        changed=len(report.changed),
+        deleted=len(report.deleted),
+        unchanged=report.unchanged,
+        documents=report.documents_total,
+        chunks=report.chunks_total,
+        seconds=f"{report.seconds:.1f}",
+    )
+
+
+async def reindex(update: Update, context: Context) -> None:
+    """/reindex (admins): incremental build of the seeds folder, reporting what changed."""
+    if not await _require_admin(update, context):
+        return
+    state = state_of(context)
+    lang = user_language(update)
+    async with working(context, update.effective_chat.id):
+        try:
+            async with state.build_lock:
+                report = await asyncio.to_thread(state.service.build)
+        except IndexLockedError:
+            await reply(update, text("build_busy", lang))
+            return
+        except QabotError as exc:
+            await reply(update, text("build_failed", lang, reason=exc))
+            return
+    await reply(update, _summary(report, lang))
+
+
+async def stats(update: Update, context: Context) -> None:
+    """/stats (admins): documents, passages, index size, uptime, questions answered."""
+    if not await _require_admin(update, context):
+        return
+    state = state_of(context)
+    status = await asyncio.to_thread(state.service.status)
+    uptime = int(time.monotonic() - state.started)
+    await reply(
+        update,
+        text(
+            "stats",
+            user_language(update),
+            documents=status.documents,
+            chunks=status.chunks,
+            size=f"{status.size_bytes / 1024 / 1024:.1f} MB",
+            model=status.model_id or "-",
+            uptime=f"{uptime // 3600}h {uptime % 3600 // 60}m {uptime % 60}s",
+            answered=state.answered,
+        ),
+    )
+
+
+async def on_document(update: Update, context: Context) -> None:
+    """A file in a private chat: admins add it to the documents; everyone else is refused."""
+    if not await _require_admin(update, context):
+        return
+    state = state_of(context)
+    lang = user_language(update)
+    document = update.effective_message.document
+    name = document.file_name or "document"
+    if not uploads.is_supported(name):
+        await reply(update, text("upload_unsupported", lang, name=name))
+        return
+    if (document.file_size or 0) > uploads.MAX_DOWNLOAD_BYTES:
+        mb = f"{document.file_size / 1024 / 1024:.0f}"
+        await reply(update, text("upload_too_big", lang, name=name, mb=mb))
+        return
+    chat_id = update.effective_chat.id
+    async with working(context, chat_id, ChatAction.UPLOAD_DOCUMENT), state.build_lock:
+        # Under the lock: one build at a time, and the target name cannot be taken meanwhile.
+        target = uploads.target_path(state.settings.seeds_dir, name)
+        existed = target.exists()
+        try:
+            report = await _download_and_add(update, state.service, target.name)
+        except BadRequest as exc:
+            if "too big" not in str(exc).lower():
+                raise
+            await reply(update, text("upload_too_big", lang, name=name, mb="20+"))
+            return
+        except IndexLockedError:
+            await reply(update, text("build_busy", lang))
+            return
+        except QabotError as exc:
+            if not existed:
+                target.unlink(missing_ok=True)
+            await reply(update, text("build_failed", lang, reason=exc))
+            return
+    reasons = [reason for file, reason in report.skipped if Path(file).name == target.name]
+    if reasons:
+        if not existed:  # do not leave an unreadable file behind to be skipped on every build
+            target.unlink(missing_ok=True)
+        await reply(update, text("upload_skipped", lang, name=name, reason=reasons[0]))
+        return
+    await reply(
+        update,
+        text("upload_done", lang, name=target.name, summary="\0").replace(
+            "\0", _summary(report, lang)
+        ),
+    )
+
+
+async def _download_and_add(update: Update, service: QAService, file_name: str) -> BuildReport:
+    """Download the message's document under `file_name`, copy it into seeds/ and build."""
+    with tempfile.TemporaryDirectory(prefix="qabot-upload-") as tmp:
+        local = Path(tmp) / file_name
+        telegram_file = await update.effective_message.document.get_file()
+        await telegram_file.download_to_drive(local)
+        return await asyncio.to_thread(service.add_files, [local])

@@ -1,0 +1,197 @@
+"""Building and running the bot: `run(settings)` is what ``qabot bot`` calls.
+
+Long polling by default; a webhook when ``QABOT_WEBHOOK_URL`` is set (for deployments behind a
+reverse proxy). ``QABOT_TELEGRAM_BASE_URL`` points the bot at another Bot API server (a
+self-hosted one, or the tests' stand-in).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from qabot.bot import admin, callbacks, handlers
+from qabot.bot.access import Access
+from qabot.bot.messages import LANGUAGES, text
+from qabot.bot.ratelimit import QuestionLimiter
+from qabot.bot.state import BotState
+from qabot.config import Settings
+from qabot.errors import ConfigError, IndexMissingError, QabotError
+from qabot.service import QAService
+
+log = logging.getLogger("qabot.bot")
+PUBLIC_COMMANDS = ("ask", "start", "help", "sources")
+# What the bot asks Telegram to deliver; anything else (reactions, member changes) is not ours.
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CHANNEL_POST,
+    Update.CALLBACK_QUERY,
+]
+# A 429 is waited out (retry_after) up to this many times before the request fails.
+MAX_FLOOD_RETRIES = 5
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_redacted: set[str] = set()
+
+
+def protect_token(token: str) -> None:
+    """Keep the token out of every log line.
+
+    httpx logs request URLs at INFO and python-telegram-bot logs its API URL at DEBUG; both
+    contain the token. httpx is turned down, and as a second guard every log record has the
+    token replaced before any handler sees it.
+    """
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    if token in _redacted:
+        return
+    _redacted.add(token)
+    make_record = logging.getLogRecordFactory()
+
+    def redacting_factory(*args, **kwargs) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        message = record.getMessage()
+        if any(t in message for t in _redacted):
+            for t in _redacted:
+                message = message.replace(t, "<token>")
+            record.msg, record.args = message, None
+        return record
+
+    logging.setLogRecordFactory(redacting_factory)
+
+
+def build_application(settings: Settings, *, service: QAService | None = None) -> Application:
+    """The configured python-telegram-bot Application (not started)."""
+    token = settings.telegram_token_value()
+    protect_token(token)
+    application = (
+        Application.builder()
+        .token(token)
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        # Updates are handled concurrently; searches run in worker threads.
+        .concurrent_updates(True)
+        # Telegram's flood limits (30 messages/s, 20/min per group), and 429s waited out.
+        .rate_limiter(AIORateLimiter(max_retries=MAX_FLOOD_RETRIES))
+        .post_init(on_startup)
+        .build()
+    )
+    application.bot_data["qabot"] = BotState(
+        settings=settings,
+        service=service or QAService(settings),
+        access=Access.from_settings(settings),
+        limiter=QuestionLimiter(settings.questions_per_minute),
+    )
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    """Route each kind of update; only new messages are questions (not edits, not channels)."""
+    new = filters.UpdateType.MESSAGE
+    private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
+    for name, callback in (
+        ("start", handlers.start),
+        ("help", handlers.help_command),
+        ("ask", handlers.ask_command),
+        ("sources", handlers.sources),
+        ("reindex", admin.reindex),
+        ("stats", admin.stats),
+    ):
+        application.add_handler(CommandHandler(name, callback, filters=new))
+    text_only = new & filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(private & text_only, handlers.ask_private))
+    application.add_handler(MessageHandler(groups & text_only, handlers.ask_group))
+    application.add_handler(MessageHandler(new & private & filters.Document.ALL, admin.on_document))
+    application.add_handler(
+        MessageHandler(new & private & filters.COMMAND, handlers.unknown_command)
+    )
+    application.add_handler(MessageHandler(new & private, handlers.not_text))
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.EDITED | filters.UpdateType.CHANNEL_POSTS, handlers.ignore
+        )
+    )
+    application.add_handler(CallbackQueryHandler(callbacks.on_button))
+    application.add_error_handler(handlers.on_error)
+
+
+async def on_startup(application: Application) -> None:
+    """Register the command menu and load the model and index before the first question."""
+    for lang in LANGUAGES:
+        commands = [BotCommand(c, text(f"cmd_{c}", lang)) for c in PUBLIC_COMMANDS]
+        await application.bot.set_my_commands(
+            commands, language_code=None if lang == "en" else lang
+        )
+    state: BotState = application.bot_data["qabot"]
+    try:
+        await asyncio.to_thread(_warm_up, state.service)
+    except IndexMissingError:
+        log.warning("no index yet: run `qabot index build` or send files to the bot as an admin")
+    except QabotError as exc:
+        log.warning("the index could not be loaded yet: %s", exc)
+    log.info("bot @%s is running", application.bot.username)
+
+
+def _warm_up(service: QAService) -> None:
+    service.embedder.embed_query("warm up")
+    service.reload_if_changed()
+    service.documents()
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The secret Telegram sends with each webhook call; generated when none is configured."""
+    secret = settings.webhook_secret.get_secret_value()
+    if not secret:
+        return secrets.token_urlsafe(32)
+    if not _SECRET.fullmatch(secret):
+        raise ConfigError(
+            "QABOT_WEBHOOK_SECRET may hold only letters, digits, _ and - (1-256 characters)"
+        )
+    return secret
+
+
+def run(settings: Settings) -> None:
+    """Run the bot until interrupted: long polling, or a webhook when a URL is configured."""
+    logging.getLogger("qabot").setLevel(logging.INFO)
+    application = build_application(settings)
+    if settings.webhook_url:
+        path = urlsplit(settings.webhook_url).path.strip("/")
+        log.info(
+            "webhook mode: listening on %s:%s/%s",
+            settings.webhook_listen,
+            settings.webhook_port,
+            path,
+        )
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=path,
+            webhook_url=settings.webhook_url,
+            secret_token=webhook_secret(settings),
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    else:
+        log.info("polling mode")
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)

@@ -1,0 +1,74 @@
+"""Inline buttons under answers, and what their callback data means.
+
+Telegram gives a button at most 64 bytes of callback data, too little for a question, so the
+question is kept in memory under a short id and the data names it: ``m|<index>|<id>|<page>`` for
+"More results", ``s|<index>|<id>|<rank>`` for "Source". ``<index>`` is a short hash of the index
+version the answer came from: a button pressed after the documents changed is recognised as stale.
+The id starts with a per-process prefix, so a button from before a restart is never mistaken for
+a newer question.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+
+MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
+
+
+@dataclass(frozen=True)
+class ButtonData:
+    """What a pressed button asks for: `kind` "m" (more, `n` = page) or "s" (source, `n` = rank)."""
+
+    kind: str
+    index_tag: str
+    question_id: str
+    n: int
+
+    def encode(self) -> str:
+        data = f"{self.kind}|{self.index_tag}|{self.question_id}|{self.n}"
+        if len(data.encode()) > MAX_CALLBACK_DATA:  # cannot happen with our ids; keep it so
+            raise ValueError(f"callback data over {MAX_CALLBACK_DATA} bytes: {data!r}")
+        return data
+
+    @classmethod
+    def decode(cls, data: str | None) -> ButtonData | None:
+        """The button's meaning, or None for data this bot did not make."""
+        parts = (data or "").split("|")
+        if len(parts) != 4 or parts[0] not in {"m", "s"} or not parts[3].isdigit():
+            return None
+        return cls(parts[0], parts[1], parts[2], int(parts[3]))
+
+
+def index_tag(version: str | None) -> str:
+    """Eight hex digits standing for an index version (any string)."""
+    return hashlib.sha1((version or "none").encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class AskedQuestion:
+    question: str
+    index_tag: str
+
+
+class QuestionMemory:
+    """The most recent questions that have buttons, by short id (oldest forgotten first)."""
+
+    def __init__(self, capacity: int = 5000) -> None:
+        self.capacity = capacity
+        self._prefix = secrets.token_hex(2)
+        self._counter = itertools.count(1)
+        self._items: OrderedDict[str, AskedQuestion] = OrderedDict()
+
+    def remember(self, question: str, tag: str) -> str:
+        qid = f"{self._prefix}{next(self._counter):x}"
+        self._items[qid] = AskedQuestion(question, tag)
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+        return qid
+
+    def recall(self, question_id: str) -> AskedQuestion | None:
+        return self._items.get(question_id)

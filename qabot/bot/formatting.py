@@ -1,0 +1,146 @@
+"""Turning answers into Telegram HTML messages: escaping, and splitting long replies.
+
+A reply is built from `Block`s: plain text plus an optional tag around it. Text is escaped only
+when a block is rendered, so document text full of ``<``, ``&``, ``*`` and ``_`` arrives intact.
+Telegram refuses messages over 4096 characters; a long block is cut at paragraph, line, sentence
+or word boundaries *before* it is wrapped in its tag, so a cut never falls inside a tag.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qabot.bot.messages import text
+from qabot.types import Hit
+
+# Telegram's limit, in UTF-16 code units of the parsed text. We measure the rendered HTML, which is
+# never shorter than the text Telegram counts, so a split message always fits.
+MAX_MESSAGE = 4096
+
+# Coarsest first; each pattern matches the separator a piece may end with.
+_BOUNDARIES = (
+    re.compile(r"\n\s*\n"),
+    re.compile(r"\n"),
+    re.compile(r"(?<=[.!?…»”\"])\s+"),
+    re.compile(r"\s+"),
+)
+
+
+def escape(value: object) -> str:
+    """Text safe inside Telegram HTML (quotes need no escaping outside attributes)."""
+    return html.escape(str(value), quote=False)
+
+
+def utf16_len(value: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji counts two)."""
+    return len(value.encode("utf-16-le")) // 2
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph of a reply: plain `text`, shown inside `tag` (b, i, code, blockquote) if set.
+    `prefix` is trusted HTML kept in front of the first piece (a label such as "Source: ")."""
+
+    text: str
+    tag: str | None = None
+    prefix: str = ""
+
+    def render(self, text: str | None = None, *, first: bool = True) -> str:
+        body = escape(self.text if text is None else text)
+        if self.tag:
+            body = f"<{self.tag}>{body}</{self.tag}>"
+        return (self.prefix if first else "") + body
+
+
+def split_text(text: str, fits: Callable[[str], bool], level: int = 0) -> list[str]:
+    """Cut `text` into pieces that each satisfy `fits`, at the coarsest boundary that works."""
+    if fits(text):
+        return [text]
+    if level == len(_BOUNDARIES):  # one unbreakable word longer than a message
+        cut = len(text)
+        while cut > 1 and not fits(text[:cut]):
+            cut = max(1, cut * 3 // 4)
+        return [text[:cut], *split_text(text[cut:], fits, level)]
+    parts, last = [], 0
+    for m in _BOUNDARIES[level].finditer(text):
+        parts.append(text[last : m.end()])
+        last = m.end()
+    parts.append(text[last:])
+    pieces: list[str] = []
+    current = ""
+    for part in parts:
+        if fits(current + part):
+            current += part
+            continue
+        if current:
+            pieces.append(current)
+        if fits(part):
+            current = part
+        else:
+            pieces.extend(split_text(part, fits, level + 1))
+            current = ""
+    if current:
+        pieces.append(current)
+    return [p.strip() for p in pieces if p.strip()]
+
+
+def render_messages(blocks: list[Block], *, limit: int = MAX_MESSAGE) -> list[str]:
+    """The blocks as few HTML messages as possible, each within `limit`, blocks kept in order."""
+    rendered: list[str] = []
+    for block in blocks:
+        if not block.text.strip():
+            continue
+        whole = block.render()
+        if utf16_len(whole) <= limit:
+            rendered.append(whole)
+            continue
+        budget = limit - utf16_len(block.prefix)
+
+        def fits(piece: str, block: Block = block, budget: int = budget) -> bool:
+            return utf16_len(block.render(piece, first=False)) <= budget
+
+        pieces = split_text(block.text, fits)
+        rendered.extend(block.render(p, first=i == 0) for i, p in enumerate(pieces))
+    messages: list[str] = []
+    for part in rendered:
+        if messages and utf16_len(messages[-1]) + 2 + utf16_len(part) <= limit:
+            messages[-1] += "\n\n" + part
+        else:
+            messages.append(part)
+    return messages
+
+
+# -- the bot's replies -------------------------------------------------------------------------
+def answer_blocks(hit: Hit, lang: str) -> list[Block]:
+    """The answer: its sentence in bold, the passage it comes from, and the document's title."""
+    blocks = []
+    if hit.sentence:
+        blocks.append(Block(hit.sentence, "b"))
+    blocks.append(Block(hit.chunk.text, "blockquote"))
+    blocks.append(Block(hit.chunk.title or hit.chunk.source, "i", _label("source_label", lang)))
+    return blocks
+
+
+def more_blocks(hits: list[Hit], lang: str) -> list[Block]:
+    """Further passages, each under its rank and document title (kept with its first piece)."""
+    blocks = []
+    for hit in hits:
+        heading = text("result_heading", lang, rank=hit.rank)
+        title = escape(hit.chunk.title or hit.chunk.source)
+        blocks.append(Block(hit.chunk.text, "blockquote", f"<b>{heading}</b> · <i>{title}</i>\n"))
+    return blocks
+
+
+def source_blocks(hit: Hit, context: str, lang: str) -> list[Block]:
+    """The text around a passage, under the document's title and file."""
+    name = hit.chunk.title or hit.chunk.source
+    if hit.chunk.source and hit.chunk.source != name:
+        name = f"{name} ({hit.chunk.source})"
+    return [Block(context, "blockquote", f"{_label('source_label', lang)}<i>{escape(name)}</i>\n")]
+
+
+def _label(key: str, lang: str) -> str:
+    return f"<b>{text(key, lang)}</b>: "

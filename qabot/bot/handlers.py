@@ -1,0 +1,196 @@
+"""What the bot does with questions, commands and everything else users send.
+
+Handlers stay thin: they check access and limits, run the search off the event loop
+(`asyncio.to_thread`, so one slow question never stalls other users) and send what
+`formatting` renders. Buttons live in `callbacks`, admin commands in `admin`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from qabot.bot.buttons import index_tag
+from qabot.bot.callbacks import answer_keyboard
+from qabot.bot.formatting import Block, answer_blocks, escape, render_messages
+from qabot.bot.messages import text
+from qabot.bot.state import Context, reply, search, state_of, user_language, working
+from qabot.errors import IndexMissingError, QuestionError
+from qabot.service import QAService
+
+log = logging.getLogger("qabot.bot")
+
+
+# -- questions ---------------------------------------------------------------------------------
+async def ask_private(update: Update, context: Context) -> None:
+    """In a private chat every text message is a question."""
+    await answer(update, context, update.effective_message.text or "")
+
+
+async def ask_group(update: Update, context: Context) -> None:
+    """In a group, answer messages that mention the bot or reply to it; ignore the rest."""
+    message = update.effective_message
+    bot = context.bot
+    replied = message.reply_to_message
+    mention = re.compile(rf"@{re.escape(bot.username)}\b", re.IGNORECASE)
+    if replied is not None and replied.from_user and replied.from_user.id == bot.id:
+        question = message.text or ""
+    elif mention.search(message.text or ""):
+        question = mention.sub(" ", message.text or "")
+    else:
+        return  # ordinary group chatter is not addressed to us
+    await answer(update, context, question)
+
+
+async def ask_command(update: Update, context: Context) -> None:
+    """/ask question: works everywhere, and is how groups ask."""
+    parts = (update.effective_message.text or "").split(maxsplit=1)
+    question = parts[1] if len(parts) > 1 else ""
+    if not question.strip():
+        state = state_of(context)
+        user, chat = update.effective_user, update.effective_chat
+        if state.access.may_ask(user.id, chat.id):
+            await reply(update, text("ask_usage", user_language(update)))
+            return
+    await answer(update, context, question)
+
+
+async def answer(update: Update, context: Context, question: str) -> None:
+    """Check, search, and reply with the answer and its buttons."""
+    state = state_of(context)
+    user, chat = update.effective_user, update.effective_chat
+    lang = user_language(update)
+    if not state.access.may_ask(user.id, chat.id):
+        await reply(update, text("not_allowed", lang, user_id=user.id))
+        return
+    normalized = " ".join(question.split())
+    if not normalized:
+        await reply(update, text("empty_question", lang))
+        return
+    limit = state.settings.max_question_chars
+    if len(normalized) > limit:
+        await reply(update, text("too_long", lang, length=len(normalized), limit=limit))
+        return
+    wait = state.limiter.wait_seconds(user.id)
+    if wait:
+        await reply(
+            update, text("rate_limited", lang, limit=state.limiter.per_minute, seconds=wait)
+        )
+        return
+    async with working(context, chat.id):
+        try:
+            # Two hits: the answer, and whether "More results" has anything to show.
+            result, version = await asyncio.to_thread(search, state.service, normalized, 2)
+        except IndexMissingError:
+            await reply(update, text("no_index", lang))
+            return
+        except QuestionError as exc:
+            await reply(update, escape(exc))
+            return
+        state.answered += 1
+        if not result.found:
+            await reply(update, text("not_found", lang))
+            return
+        tag = index_tag(version)
+        qid = state.questions.remember(normalized, tag)
+        markup = answer_keyboard(lang, tag, qid, more=len(result.hits) > 1)
+        await reply(update, render_messages(answer_blocks(result.hits[0], lang)), markup)
+
+
+# -- commands ----------------------------------------------------------------------------------
+async def start(update: Update, context: Context) -> None:
+    """/start: what the bot knows, with example questions."""
+    state = state_of(context)
+    lang = user_language(update)
+    user, chat = update.effective_user, update.effective_chat
+    if not state.access.may_ask(user.id, chat.id):
+        await reply(update, text("not_allowed", lang, user_id=user.id))
+        return
+    try:
+        docs = await asyncio.to_thread(_documents, state.service)
+    except IndexMissingError:
+        docs = []
+    if not docs:
+        await reply(update, text("start_empty", lang))
+        return
+    examples = "\n".join(text("example", lang, title=title) for _doc_id, title, _n in docs[:3])
+    chunks = sum(n for _doc_id, _title, n in docs)
+    await reply(update, _start_text(lang, len(docs), chunks, examples))
+
+
+def _start_text(lang: str, documents: int, chunks: int, examples: str) -> str:
+    # `examples` is already escaped HTML; fill it in after the escaped values.
+    return text("start", lang, documents=documents, chunks=chunks, examples="\0").replace(
+        "\0", examples
+    )
+
+
+def _documents(service: QAService) -> list[tuple[str, str, int]]:
+    service.reload_if_changed()
+    return service.documents()
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """/help: how to ask, the buttons, and the admin commands."""
+    await reply(update, text("help", user_language(update)))
+
+
+async def sources(update: Update, context: Context) -> None:
+    """/sources: the documents in the index, split over several messages if many."""
+    state = state_of(context)
+    lang = user_language(update)
+    user, chat = update.effective_user, update.effective_chat
+    if not state.access.may_ask(user.id, chat.id):
+        await reply(update, text("not_allowed", lang, user_id=user.id))
+        return
+    try:
+        docs = await asyncio.to_thread(_documents, state.service)
+    except IndexMissingError:
+        docs = []
+    if not docs:
+        await reply(update, text("no_index", lang))
+        return
+    heading = text("sources_heading", lang, count=len(docs))
+    lines = "\n".join(_source_line(lang, title or doc_id, n) for doc_id, title, n in docs)
+    await reply(update, render_messages([Block(lines, prefix=heading + "\n")]))
+
+
+def _source_line(lang: str, title: str, chunks: int) -> str:
+    # Plain text: Block escapes it when rendering.
+    template = text("sources_line", lang, title="\0", chunks=chunks)
+    return template.replace("\0", title)
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """A command the bot does not have (private chats only; groups are not ours to correct)."""
+    await reply(update, text("unknown_command", user_language(update)))
+
+
+# -- everything else ---------------------------------------------------------------------------
+async def not_text(update: Update, context: Context) -> None:
+    """Stickers, photos, voice... in a private chat: say what the bot can read."""
+    await reply(update, text("text_only", user_language(update)))
+
+
+async def ignore(update: Update, context: Context) -> None:
+    """Edited messages and channel posts are ignored on purpose: an edit is not a new question,
+    and a channel has no one to answer."""
+    log.debug("ignored update %s", update.update_id)
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the traceback, tell the user something went wrong, and keep the bot running."""
+    log.error("error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    lang = user_language(update)
+    if update.callback_query:
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer()
+    with contextlib.suppress(TelegramError):
+        await context.bot.send_message(update.effective_chat.id, text("error", lang))

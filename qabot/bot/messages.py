@@ -1,0 +1,175 @@
+"""The bot's fixed replies, in English and Ukrainian, chosen from the Telegram user's language.
+
+Each text is Telegram HTML. `text()` escapes every value it fills in, so a document title or a
+user's words can never break the markup.
+"""
+
+from __future__ import annotations
+
+import html
+
+LANGUAGES = ("en", "uk")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "start": {
+        "en": "Hi! I answer questions from <b>{documents}</b> documents ({chunks} passages). "
+        "Ask in plain words, for example:\n{examples}\n\n"
+        "In a group: <code>/ask your question</code>, mention me, or reply to my message. "
+        "/help explains more.",
+        "uk": "Вітаю! Я відповідаю на запитання за <b>{documents}</b> документами "
+        "({chunks} фрагментів). Питайте звичайними словами, наприклад:\n{examples}\n\n"
+        "У групі: <code>/ask ваше запитання</code>, згадайте мене або дайте відповідь на моє "
+        "повідомлення. /help пояснить більше.",
+    },
+    "start_empty": {
+        "en": "Hi! I answer questions from a set of documents, but none are indexed yet. "
+        "An admin can send me files to add.",
+        "uk": "Вітаю! Я відповідаю на запитання за документами, але жодного ще не додано. "
+        "Адміністратор може надіслати мені файли.",
+    },
+    "example": {
+        "en": "• What does “{title}” say?",
+        "uk": "• Про що йдеться в «{title}»?",
+    },
+    "help": {
+        "en": "Send me a question and I reply with the sentence that answers it, its passage "
+        "and the document it comes from.\n\n"
+        "/ask <i>question</i> – ask (needed in groups)\n"
+        "/sources – the documents I know\n"
+        "/start – what I know, with examples\n\n"
+        "Under each answer: <b>More results</b> shows the next passages, <b>Source</b> the "
+        "text around the answer.\n"
+        "Admins: send a file (txt, md, html, pdf, docx, jsonl) to add it; /reindex, /stats.",
+        "uk": "Надішліть запитання, і я відповім реченням, що на нього відповідає, його "
+        "фрагментом і документом, з якого він узятий.\n\n"
+        "/ask <i>запитання</i> – запитати (потрібно в групах)\n"
+        "/sources – документи, які я знаю\n"
+        "/start – що я знаю, з прикладами\n\n"
+        "Під кожною відповіддю: <b>Ще результати</b> показує наступні фрагменти, "
+        "<b>Джерело</b> – текст навколо відповіді.\n"
+        "Адміністратори: надішліть файл (txt, md, html, pdf, docx, jsonl), щоб додати його; "
+        "/reindex, /stats.",
+    },
+    "not_found": {
+        "en": "I found nothing about that in the documents.",
+        "uk": "У документах я нічого про це не знайшов.",
+    },
+    "empty_question": {
+        "en": "Send me a question in words, for example: <i>Who attended the meeting?</i>",
+        "uk": "Надішліть запитання словами, наприклад: <i>Хто був на зустрічі?</i>",
+    },
+    "ask_usage": {
+        "en": "Write the question after the command: <code>/ask Who attended the meeting?</code>",
+        "uk": "Напишіть запитання після команди: <code>/ask Хто був на зустрічі?</code>",
+    },
+    "too_long": {
+        "en": "That question is {length} characters long; please keep it under {limit}.",
+        "uk": "Запитання має {length} символів; будь ласка, вкладіться в {limit}.",
+    },
+    "rate_limited": {
+        "en": "You are asking faster than I can keep up ({limit} questions a minute). "
+        "Please try again in {seconds} s.",
+        "uk": "Ви питаєте швидше, ніж я встигаю ({limit} запитань на хвилину). "
+        "Спробуйте ще раз за {seconds} с.",
+    },
+    "not_allowed": {
+        "en": "Sorry, this bot is private. Ask its owner to allow your user id {user_id}.",
+        "uk": "Вибачте, це приватний бот. Попросіть власника дозволити ваш id {user_id}.",
+    },
+    "admin_only": {
+        "en": "Only the bot's admins can add documents or rebuild the index.",
+        "uk": "Лише адміністратори бота можуть додавати документи чи перебудовувати індекс.",
+    },
+    "no_index": {
+        "en": "No documents are indexed yet. An admin can send me files to add.",
+        "uk": "Ще не додано жодного документа. Адміністратор може надіслати мені файли.",
+    },
+    "error": {
+        "en": "Sorry, something went wrong. Please try again in a moment.",
+        "uk": "Вибачте, щось пішло не так. Спробуйте ще раз за хвилину.",
+    },
+    "text_only": {
+        "en": "I can only read text questions. Type your question in words.",
+        "uk": "Я розумію лише текстові запитання. Напишіть запитання словами.",
+    },
+    "unknown_command": {
+        "en": "I don't know that command. /help lists what I can do.",
+        "uk": "Я не знаю такої команди. /help покаже, що я вмію.",
+    },
+    "source_label": {"en": "Source", "uk": "Джерело"},
+    "more_button": {"en": "More results", "uk": "Ще результати"},
+    "source_button": {"en": "Source", "uk": "Джерело"},
+    "result_heading": {"en": "Result {rank}", "uk": "Результат {rank}"},
+    "no_more": {
+        "en": "There are no more results for this question.",
+        "uk": "Більше результатів для цього запитання немає.",
+    },
+    "button_stale": {
+        "en": "The documents changed since this answer. Please ask again.",
+        "uk": "Документи змінилися після цієї відповіді. Будь ласка, запитайте ще раз.",
+    },
+    "button_expired": {
+        "en": "This button is from an older answer. Please ask again.",
+        "uk": "Ця кнопка від старої відповіді. Будь ласка, запитайте ще раз.",
+    },
+    "sources_heading": {
+        "en": "Documents in the index ({count}):",
+        "uk": "Документи в індексі ({count}):",
+    },
+    "sources_line": {"en": "• {title} ({chunks} passages)", "uk": "• {title} ({chunks} фрагм.)"},
+    "upload_unsupported": {
+        "en": "I can't read “{name}”. Send txt, md, html, pdf, docx or jsonl files.",
+        "uk": "Я не можу прочитати «{name}». Надсилайте файли txt, md, html, pdf, docx або jsonl.",
+    },
+    "upload_too_big": {
+        "en": "“{name}” is {mb} MB; Telegram lets bots download files up to 20 MB.",
+        "uk": "«{name}» має {mb} МБ; Telegram дозволяє ботам завантажувати файли до 20 МБ.",
+    },
+    "upload_skipped": {
+        "en": "I could not read “{name}”: {reason}",
+        "uk": "Не вдалося прочитати «{name}»: {reason}",
+    },
+    "upload_done": {
+        "en": "Saved as “{name}”. {summary}",
+        "uk": "Збережено як «{name}». {summary}",
+    },
+    "build_summary": {
+        "en": "Index: {added} added, {changed} changed, {deleted} deleted, {unchanged} "
+        "unchanged; now {documents} documents, {chunks} passages ({seconds} s).",
+        "uk": "Індекс: додано {added}, змінено {changed}, видалено {deleted}, без змін "
+        "{unchanged}; тепер {documents} документів, {chunks} фрагментів ({seconds} с).",
+    },
+    "build_busy": {
+        "en": "Another index build is running. Please try again in a minute.",
+        "uk": "Зараз триває інша перебудова індексу. Спробуйте за хвилину.",
+    },
+    "build_failed": {
+        "en": "The index was not changed: {reason}",
+        "uk": "Індекс не змінено: {reason}",
+    },
+    "stats": {
+        "en": "<b>Documents</b>: {documents}\n<b>Passages</b>: {chunks}\n<b>Index size</b>: "
+        "{size}\n<b>Model</b>: {model}\n<b>Uptime</b>: {uptime}\n"
+        "<b>Questions answered</b>: {answered}",
+        "uk": "<b>Документи</b>: {documents}\n<b>Фрагменти</b>: {chunks}\n<b>Розмір індексу</b>: "
+        "{size}\n<b>Модель</b>: {model}\n<b>Час роботи</b>: {uptime}\n"
+        "<b>Відповідей дано</b>: {answered}",
+    },
+    "cmd_ask": {"en": "Ask a question about the documents", "uk": "Поставити запитання"},
+    "cmd_start": {"en": "What I know, with examples", "uk": "Що я знаю, з прикладами"},
+    "cmd_help": {"en": "How to use the bot", "uk": "Як користуватися ботом"},
+    "cmd_sources": {"en": "The documents in the index", "uk": "Документи в індексі"},
+}
+
+
+def language_of(language_code: str | None) -> str:
+    """The reply language for a Telegram ``language_code`` ("uk", "uk-UA", ...); English else."""
+    code = (language_code or "").lower().split("-")[0]
+    return code if code in LANGUAGES else "en"
+
+
+def text(key: str, lang: str, **values: object) -> str:
+    """The fixed reply `key` in `lang` (English fallback), with `values` HTML-escaped."""
+    variants = TEXTS[key]
+    template = variants.get(lang) or variants["en"]
+    return template.format(**{k: html.escape(str(v), quote=False) for k, v in values.items()})

@@ -1,0 +1,97 @@
+"""What the handlers share: the bot's state, the user's language, replying, "typing", search."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from telegram import Message, Update
+from telegram.constants import ChatAction, ChatType
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from qabot.bot.access import Access
+from qabot.bot.buttons import QuestionMemory
+from qabot.bot.messages import language_of
+from qabot.bot.ratelimit import QuestionLimiter
+from qabot.config import Settings
+from qabot.service import QAService
+from qabot.types import Answer
+
+log = logging.getLogger("qabot.bot")
+Context = ContextTypes.DEFAULT_TYPE
+TYPING_REPEAT = 4.5  # seconds; Telegram shows a chat action for about 5
+
+
+@dataclass
+class BotState:
+    """Everything the handlers share, kept in ``application.bot_data["qabot"]``."""
+
+    settings: Settings
+    service: QAService
+    access: Access
+    limiter: QuestionLimiter
+    questions: QuestionMemory = field(default_factory=QuestionMemory)
+    started: float = field(default_factory=time.monotonic)
+    answered: int = 0
+    build_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def state_of(context: Context) -> BotState:
+    return context.bot_data["qabot"]
+
+
+def user_language(update: Update) -> str:
+    user = update.effective_user
+    return language_of(user.language_code if user else None)
+
+
+def in_group(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type != ChatType.PRIVATE
+
+
+async def reply(update: Update, html: str | list[str], markup=None) -> Message:
+    """Reply in the update's chat (quoting the message in groups, where threads interleave);
+    `markup` goes under the last of several messages."""
+    message = update.effective_message
+    texts = [html] if isinstance(html, str) else html
+    sent = message
+    for i, part in enumerate(texts):
+        sent = await message.reply_html(
+            part,
+            do_quote=in_group(update) and i == 0,
+            reply_markup=markup if i == len(texts) - 1 else None,
+        )
+    return sent
+
+
+@contextlib.asynccontextmanager
+async def working(
+    context: Context, chat_id: int, action: str = ChatAction.TYPING
+) -> AsyncIterator[None]:
+    """Show "typing" (or another chat action) until the block ends."""
+
+    async def repeat() -> None:
+        while True:
+            await asyncio.sleep(TYPING_REPEAT)
+            with contextlib.suppress(TelegramError):
+                await context.bot.send_chat_action(chat_id, action)
+
+    with contextlib.suppress(TelegramError):
+        await context.bot.send_chat_action(chat_id, action)
+    task = asyncio.create_task(repeat())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+def search(service: QAService, question: str, k: int) -> tuple[Answer, str | None]:
+    """Blocking: pick up a build made elsewhere, then search. Runs in a worker thread."""
+    service.reload_if_changed()
+    return service.ask(question, k=k), service.index_version

@@ -1,0 +1,69 @@
+"""Running the real bot against the stand-in server: settings, an index, the app in-process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from qabot.bot.app import ALLOWED_UPDATES, build_application
+from qabot.config import Settings, get_settings
+from qabot.service import QAService
+from tests.botapi.server import BotApiServer
+
+# Shaped like a real token (digits, colon, 35 characters), so the bot accepts it.
+TOKEN = "123456789:AAH-test_token_0123456789abcdefghij"
+SEED_DIR = Path(__file__).resolve().parents[2] / "seeds"
+SYBIHA_QUESTION = "Who attended the NATO-Ukraine Council?"
+
+# httpx sends even loopback traffic through a configured proxy.
+for _var in ("NO_PROXY", "no_proxy"):
+    os.environ[_var] = "127.0.0.1,localhost"
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def make_settings(tmp_path: Path, server: BotApiServer, **overrides: object) -> Settings:
+    """Settings for one test: its own seeds/ and index/, the hashing embedder, the stand-in."""
+    values: dict[str, object] = {
+        "telegram_token": TOKEN,
+        "telegram_base_url": server.base_url,
+        "telegram_base_file_url": server.base_file_url,
+        "seeds_dir": tmp_path / "seeds",
+        "index_dir": tmp_path / "index",
+        "embedder": "hashing",
+        "score_threshold": 0.1,  # bag-of-words cosines run lower than a real model's
+    }
+    values.update(overrides)
+    return get_settings(**values)
+
+
+def seed(settings: Settings, files: dict[str, str] | None = None, *, build: bool = True) -> None:
+    """Copy the project's seed document (and `files`) into the test's seeds/, then build."""
+    settings.seeds_dir.mkdir(parents=True, exist_ok=True)
+    for path in SEED_DIR.glob("*.txt"):
+        shutil.copy(path, settings.seeds_dir / path.name)
+    for name, content in (files or {}).items():
+        (settings.seeds_dir / name).write_text(content, encoding="utf-8")
+    if build:
+        QAService(settings).build()
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: Settings, server: BotApiServer, *, service: QAService | None = None
+) -> AsyncIterator:
+    """The bot's Application, polling the stand-in, ready when its first getUpdates arrived."""
+    app = build_application(settings, service=service)
+    async with app:
+        await app.post_init(app)
+        await app.start()
+        await app.updater.start_polling(poll_interval=0, timeout=5, allowed_updates=ALLOWED_UPDATES)
+        await server.ready.wait()
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
