@@ -1,0 +1,57 @@
+"""Shared fixtures: every test gets its own folder, no settings leak in from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from qabot.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "seeds" / "ukrinform-nato-rutte-2024-12-04.txt"
+SEED_QUESTION = "Who attended the NATO-Ukraine Council?"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """Run in tmp_path (so no developer .env is read) with no QABOT_ variables set."""
+    for name in list(os.environ):
+        if name.startswith("QABOT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def seeds(tmp_path) -> Path:
+    path = tmp_path / "seeds"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path, seeds) -> Settings:
+    """Settings for a fast test: the model-free hashing embedder, folders in tmp_path."""
+    return Settings(
+        seeds_dir=seeds, index_dir=tmp_path / "index", embedder="hashing", score_threshold=0.1
+    )
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The real packaged model, loaded once per test session."""
+    from qabot.embedders.st import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+    embedder.model  # noqa: B018 - load now, not inside the first timed test
+    return embedder
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

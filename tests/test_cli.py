@@ -1,0 +1,152 @@
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from qabot.cli import app
+from tests.conftest import ROOT, write
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path, seeds, monkeypatch):
+    monkeypatch.setenv("QABOT_EMBEDDER", "hashing")
+    monkeypatch.setenv("QABOT_SCORE_THRESHOLD", "0.1")
+    monkeypatch.setenv("QABOT_SEEDS_DIR", str(seeds))
+    monkeypatch.setenv("QABOT_INDEX_DIR", str(tmp_path / "index"))
+    write(seeds / "bread.txt", "Baking notes\nSourdough bread needs a starter of flour and water.")
+    write(seeds / "cats.txt", "Pets\nCats sleep for most of the day in warm places.")
+    return tmp_path
+
+
+def _run(*args, input=None):
+    return runner.invoke(app, list(args), input=input)
+
+
+def test_first_ask_builds_the_index_and_says_so(env):
+    result = _run("ask", "What does sourdough bread need?")
+    assert result.exit_code == 0, result.output
+    assert "No index yet" in result.output
+    assert "Sourdough bread needs a starter" in result.output
+    assert "bread.txt" in result.output
+    again = _run("ask", "What does sourdough bread need?")
+    assert "No index yet" not in again.output
+
+
+def test_ask_json_is_stable(env):
+    result = _run("ask", "Where do cats sleep?", "--json", "-k", "2")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout[result.stdout.index("{") :])
+    assert payload["found"] is True
+    assert payload["answer"].startswith("Cats sleep")
+    assert set(payload) == {"question", "found", "answer", "best_score", "results"}
+    top = payload["results"][0]
+    assert set(top) == {
+        "rank",
+        "score",
+        "sentence",
+        "passage",
+        "title",
+        "source",
+        "doc_id",
+        "start",
+        "end",
+    }
+    assert top["source"] == "cats.txt" and top["title"] == "Pets"
+    assert len(payload["results"]) <= 2
+
+
+def test_not_found_is_said_honestly(env, monkeypatch):
+    monkeypatch.setenv("QABOT_SCORE_THRESHOLD", "0.99")
+    result = _run("ask", "quantum chromodynamics lattice")
+    assert result.exit_code == 0
+    assert "Not found in the documents" in result.output
+    payload = json.loads(_run("ask", "quantum chromodynamics", "--json").stdout)
+    assert payload["found"] is False and payload["results"] == []
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("   ", "question is empty"), ("x" * 10_000, "10000 characters long")],
+)
+def test_bad_questions_one_line_nonzero(env, question, message):
+    result = _run("ask", question)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_seeds_folder(env, tmp_path, monkeypatch):
+    monkeypatch.setenv("QABOT_SEEDS_DIR", str(tmp_path / "missing"))
+    result = _run("index", "build")
+    assert result.exit_code == 1
+    assert "no documents folder" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_index_add_status_and_incremental(env, tmp_path):
+    assert _run("index", "build").exit_code == 0
+    extra = write(tmp_path / "inbox" / "volcano.md", "# Volcanoes\nEtna erupted in May.")
+    status = _run("index", "status")
+    assert "Documents: 2" in status.output and "Up to date" in status.output
+    result = _run("index", "add", str(extra))
+    assert result.exit_code == 0, result.output
+    assert "1 added" in result.output and "(1 embedded)" in result.output
+    assert (env / "seeds" / "volcano.md").exists()
+    (env / "seeds" / "cats.txt").unlink()
+    status = _run("index", "status", "--json")
+    data = json.loads(status.stdout)
+    assert data["documents"] == 3 and data["deleted"] == ["cats.txt"]
+    assert _run("index", "add", str(tmp_path / "nope.txt")).exit_code == 1
+
+
+def test_mismatched_index_message(env, monkeypatch):
+    assert _run("index", "build").exit_code == 0
+    monkeypatch.setenv("QABOT_EMBEDDER", "sentence-transformers")
+    result = _run("ask", "cats?")
+    assert result.exit_code == 1
+    assert "qabot index rebuild" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_chat_answers_each_line(env):
+    result = _run("chat", "--json", input="Where do cats sleep?\n\nWhat does bread need?\n")
+    assert result.exit_code == 0, result.output
+    answers = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [a["results"][0]["source"] for a in answers] == ["cats.txt", "bread.txt"]
+
+
+def test_invalid_setting_is_one_line(env, monkeypatch):
+    monkeypatch.setenv("QABOT_TOP_K", "zero")
+    result = _run("ask", "cats?")
+    assert result.exit_code == 1
+    assert "invalid settings" in result.output
+
+
+def test_bot_without_token_names_the_setting(env):
+    result = _run("bot")
+    assert result.exit_code == 1
+    assert "QABOT_TELEGRAM_TOKEN" in result.output
+
+
+def _commands(group=app, prefix=""):
+    import typer.main
+
+    click_group = typer.main.get_command(group)
+    for name, cmd in click_group.commands.items():
+        if hasattr(cmd, "commands"):
+            for sub, subcmd in cmd.commands.items():
+                yield f"{prefix}{name} {sub}", subcmd
+        else:
+            yield f"{prefix}{name}", cmd
+
+
+def test_every_command_has_help_with_example_and_is_in_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name, cmd in _commands():
+        assert cmd.help and "Example" in cmd.help, name
+        assert re.search(rf"qabot {re.escape(name)}\b", readme), f"`qabot {name}` not in README"
+        result = _run(*name.split(), "--help")
+        assert result.exit_code == 0

@@ -1,0 +1,237 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from qabot.embedders.hashing import HashingEmbedder
+from qabot.errors import IndexCorruptError, IndexLockedError, IndexMismatchError, NoDocumentsError
+from qabot.service import QAService
+from qabot.store import IndexStore
+from tests.conftest import write
+
+
+def _svc(settings, embedder=None):
+    return QAService(settings, embedder=embedder or HashingEmbedder())
+
+
+def test_build_then_ask_finds_the_passage(settings, seeds):
+    write(seeds / "bread.txt", "Baking notes\nSourdough bread needs a starter of flour and water.")
+    write(seeds / "cats.txt", "Cats\nCats sleep for most of the day in warm places.")
+    svc = _svc(settings)
+    report = svc.build()
+    assert sorted(report.added) == ["bread.txt", "cats.txt"]
+    answer = svc.ask("What does sourdough bread need?")
+    assert answer.found
+    assert answer.hits[0].chunk.source == "bread.txt"
+    assert "starter" in answer.sentence
+
+
+def test_incremental_build_embeds_only_new_and_changed(settings, seeds):
+    for i in range(5):
+        write(seeds / f"doc{i}.txt", f"Title {i}\nDocument {i} talks about topic {i}.")
+    embedder = HashingEmbedder()
+    svc = _svc(settings, embedder)
+    first = svc.build()
+    assert first.chunks_embedded == 5
+    before = embedder.passages_embedded
+
+    write(seeds / "doc5.txt", "Title 5\nA new document about volcanoes.")
+    write(seeds / "doc1.txt", "Title 1\nDocument 1 now talks about glaciers instead.")
+    (seeds / "doc2.txt").unlink()
+    report = svc.build()
+    assert report.added == ["doc5.txt"]
+    assert report.changed == ["doc1.txt"]
+    assert report.deleted == ["doc2.txt"]
+    assert report.unchanged == 3
+    assert report.chunks_embedded == 2
+    # Only the two new/changed documents went through the model (answer sentences aside).
+    assert embedder.passages_embedded - before == 2
+
+    data = IndexStore(settings.index_dir).load()
+    assert sorted(d.doc_id for d in data.docs) == [f"doc{i}.txt" for i in (0, 1, 3, 4, 5)]
+    # Reused vectors still belong to their own chunks.
+    for i in range(len(data.chunks)):
+        chunk = data.chunk(i)
+        expected = embedder.embed_passages([f"{chunk.title}\n{chunk.text}"])[0]
+        if not chunk.text.startswith(chunk.title):
+            assert np.allclose(data.vectors[i], expected)
+    assert svc.ask("volcanoes").hits[0].chunk.source == "doc5.txt"
+    assert svc.ask("glaciers").hits[0].chunk.source == "doc1.txt"
+
+
+def test_nothing_changed_writes_no_new_version(settings, seeds):
+    write(seeds / "a.txt", "A\nAlpha text.")
+    svc = _svc(settings)
+    svc.build()
+    version = svc.index_version
+    report = svc.build()
+    assert not report.changed_anything and report.chunks_embedded == 0
+    assert svc.index_version == version
+
+
+def test_rebuild_reembeds_everything(settings, seeds):
+    write(seeds / "a.txt", "A\nAlpha text.")
+    embedder = HashingEmbedder()
+    svc = _svc(settings, embedder)
+    svc.build()
+    report = svc.build(full=True)
+    assert report.chunks_embedded == 1
+
+
+def test_skipped_files_are_counted_and_build_goes_on(settings, seeds):
+    write(seeds / "good.txt", "Good\nReadable text.")
+    (seeds / "bad.pdf").write_bytes(b"garbage")
+    (seeds / "pic.jpg").write_bytes(b"\xff\xd8")
+    report = _svc(settings).build()
+    assert report.added == ["good.txt"]
+    assert {name for name, _ in report.skipped} == {"bad.pdf", "pic.jpg"}
+
+
+def test_no_documents_is_a_clear_error(settings):
+    with pytest.raises(NoDocumentsError, match="no readable documents"):
+        _svc(settings).build()
+
+
+def test_model_mismatch_refuses_with_fix(settings, seeds):
+    write(seeds / "a.txt", "A\nAlpha text.")
+    _svc(settings, HashingEmbedder(dim=256)).build()
+    other = _svc(settings, HashingEmbedder(dim=128))
+    with pytest.raises(IndexMismatchError, match="qabot index rebuild"):
+        other.ask("alpha")
+    # Building with the other model re-embeds everything instead of mixing vectors.
+    assert other.build().chunks_embedded == 1
+    assert other.ask("alpha").found
+
+
+def test_corrupt_index_gives_clear_error(settings, seeds):
+    write(seeds / "a.txt", "A\nAlpha text.")
+    svc = _svc(settings)
+    svc.build()
+    folder = settings.index_dir / svc.index_version
+    (folder / "vectors.npy").write_bytes(b"not numpy")
+    with pytest.raises(IndexCorruptError, match="qabot index rebuild"):
+        _svc(settings).ask("alpha")
+    (folder / "manifest.json").write_text("{broken")
+    with pytest.raises(IndexCorruptError, match="rebuild"):
+        _svc(settings).ask("alpha")
+    # A build over a corrupt index recovers by embedding everything.
+    assert _svc(settings).build().chunks_embedded == 1
+    assert _svc(settings).ask("alpha").found
+
+
+def test_format_version_mismatch(settings, seeds):
+    write(seeds / "a.txt", "A\nAlpha text.")
+    svc = _svc(settings)
+    svc.build()
+    path = settings.index_dir / svc.index_version / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["format_version"] = 999
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="format 999"):
+        _svc(settings).ask("alpha")
+
+
+def test_failed_write_leaves_previous_index(settings, seeds, monkeypatch):
+    write(seeds / "a.txt", "A\nAlpha text.")
+    svc = _svc(settings)
+    svc.build()
+    good = svc.index_version
+    write(seeds / "b.txt", "B\nBeta text.")
+
+    import qabot.store as store_mod
+
+    real = store_mod._save_npy
+    calls = []
+
+    def failing(path, array):
+        calls.append(path)
+        if path.name == "vectors.npy":
+            raise OSError(28, "No space left on device")
+        real(path, array)
+
+    monkeypatch.setattr(store_mod, "_save_npy", failing)
+    with pytest.raises(OSError):
+        _svc(settings).build()
+    monkeypatch.setattr(store_mod, "_save_npy", real)
+    fresh = _svc(settings)
+    assert fresh.index_version == good
+    assert fresh.ask("alpha").found
+    assert not list(settings.index_dir.glob(".tmp-*"))
+
+
+def test_second_build_is_refused_while_locked(settings, seeds):
+    write(seeds / "a.txt", "A\nAlpha text.")
+    store = IndexStore(settings.index_dir)
+    with store.lock(), pytest.raises(IndexLockedError, match="another build is running"):
+        _svc(settings).build()
+
+
+def test_old_versions_are_cleaned(settings, seeds):
+    svc = _svc(settings)
+    for i in range(5):
+        write(seeds / f"d{i}.txt", f"D{i}\nText {i}.")
+        svc.build()
+    versions = [p for p in settings.index_dir.glob("v-*")]
+    assert len(versions) == 2
+    assert svc.index_version in {p.name for p in versions}
+
+
+def test_reload_picks_up_a_build_by_another_service(settings, seeds):
+    write(seeds / "a.txt", "A\nAlpha text about rivers.")
+    reader = _svc(settings)
+    reader.build()
+    assert reader.ask("rivers").hits[0].chunk.source == "a.txt"
+    write(seeds / "b.txt", "B\nBeta text about mountains.")
+    _svc(settings).build()
+    assert reader.reload_if_changed()
+    assert reader.ask("mountains").hits[0].chunk.source == "b.txt"
+    assert not reader.reload_if_changed()
+
+
+def kill_build_midway(settings, seeds, *, embedder: str) -> bytes:
+    """Start a real `qabot index build` over 400 new documents and SIGKILL it mid-embedding."""
+    for i in range(400):
+        write(seeds / f"bulk{i:03}.txt", f"Bulk {i}\n" + f"Sentence {i} about many things. " * 200)
+    env = {
+        **os.environ,
+        "QABOT_EMBEDDER": embedder,
+        "QABOT_SEEDS_DIR": str(seeds),
+        "QABOT_INDEX_DIR": str(settings.index_dir),
+        "QABOT_BATCH_SIZE": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qabot", "index", "build"],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )
+    buf = b""
+    deadline = time.monotonic() + 120
+    while b"Embedding" not in buf and time.monotonic() < deadline:
+        chunk = proc.stderr.read1(4096)
+        if not chunk:
+            break
+        buf += chunk
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return buf
+
+
+def test_killed_build_leaves_old_index_loadable(settings, seeds):
+    write(seeds / "a.txt", "A\nAlpha text about rivers.")
+    _svc(settings).build()
+    good = IndexStore(settings.index_dir).current_version()
+    output = kill_build_midway(settings, seeds, embedder="hashing")
+    assert b"Embedding" in output, output.decode(errors="replace")
+    svc = _svc(settings)
+    assert svc.index_version == good
+    assert svc.ask("rivers").found
+    # The next build cleans up after the killed one and completes.
+    report = _svc(settings).build()
+    assert len(report.added) == 400
+    assert not list(settings.index_dir.glob(".tmp-*"))
