@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -58,18 +58,20 @@ def protect_token(token: str) -> None:
     """
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
-    if token in _redacted:
+    first = not _redacted
+    _redacted.update({token, quote(token, safe="")})  # file URLs carry it percent-encoded
+    if not first:
         return
-    _redacted.add(token)
     make_record = logging.getLogRecordFactory()
 
     def redacting_factory(*args, **kwargs) -> logging.LogRecord:
         record = make_record(*args, **kwargs)
+        # Format now: arguments can be mutated after the call (PTB completes a file's URL, token
+        # included, in a dict it has just logged).
         message = record.getMessage()
-        if any(t in message for t in _redacted):
-            for t in _redacted:
-                message = message.replace(t, "<token>")
-            record.msg, record.args = message, None
+        for secret in _redacted:
+            message = message.replace(secret, "<token>")
+        record.msg, record.args = message, None
         return record
 
     logging.setLogRecordFactory(redacting_factory)

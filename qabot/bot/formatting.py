@@ -19,6 +19,8 @@ from qabot.types import Hit
 # Telegram's limit, in UTF-16 code units of the parsed text. We measure the rendered HTML, which is
 # never shorter than the text Telegram counts, so a split message always fits.
 MAX_MESSAGE = 4096
+# A long block starts in the current message only if at least this much room is left.
+MIN_PIECE = 400
 
 # Coarsest first; each pattern matches the separator a piece may end with.
 _BOUNDARIES = (
@@ -60,9 +62,11 @@ def split_text(text: str, fits: Callable[[str], bool], level: int = 0) -> list[s
     if fits(text):
         return [text]
     if level == len(_BOUNDARIES):  # one unbreakable word longer than a message
-        cut = len(text)
-        while cut > 1 and not fits(text[:cut]):
-            cut = max(1, cut * 3 // 4)
+        lo, hi = 1, len(text)  # the longest prefix that fits, by bisection
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if fits(text[:mid]) else (lo, mid - 1)
+        cut = lo
         return [text[:cut], *split_text(text[cut:], fits, level)]
     parts, last = [], 0
     for m in _BOUNDARIES[level].finditer(text):
@@ -72,12 +76,12 @@ def split_text(text: str, fits: Callable[[str], bool], level: int = 0) -> list[s
     pieces: list[str] = []
     current = ""
     for part in parts:
-        if fits(current + part):
+        if fits((current + part).strip()):  # separators at the ends are stripped below
             current += part
             continue
         if current:
             pieces.append(current)
-        if fits(part):
+        if fits(part.strip()):
             current = part
         else:
             pieces.extend(split_text(part, fits, level + 1))
@@ -88,29 +92,53 @@ def split_text(text: str, fits: Callable[[str], bool], level: int = 0) -> list[s
 
 
 def render_messages(blocks: list[Block], *, limit: int = MAX_MESSAGE) -> list[str]:
-    """The blocks as few HTML messages as possible, each within `limit`, blocks kept in order."""
-    rendered: list[str] = []
+    """The blocks as few HTML messages as possible, each within `limit`, in order. A block that
+    fits in a message is never cut; a longer one starts in the space left and continues."""
+    messages: list[str] = []
+    current = ""
+
+    def room() -> int:
+        return limit - utf16_len(current) - (2 if current else 0)  # 2: the "\n\n" joint
+
+    def add(part: str) -> None:
+        nonlocal current
+        current = f"{current}\n\n{part}" if current else part
+
     for block in blocks:
         if not block.text.strip():
             continue
         whole = block.render()
-        if utf16_len(whole) <= limit:
-            rendered.append(whole)
+        if utf16_len(whole) <= room():
+            add(whole)
             continue
-        budget = limit - utf16_len(block.prefix)
+        if utf16_len(whole) <= limit:
+            messages.append(current)
+            current = whole
+            continue
+        rest, first = block.text, True
+        while rest.strip():
+            budget = room() - (utf16_len(block.prefix) if first else 0)
+            piece = _first_piece(block, rest, budget) if budget >= MIN_PIECE else None
+            if piece is None:  # too little room left here: continue in a new message
+                messages.append(current)
+                current = ""
+                continue
+            add(block.render(piece, first=first))
+            rest = rest[rest.find(piece) + len(piece) :]
+            first = False
+    if current:
+        messages.append(current)
+    return [m for m in messages if m]
 
-        def fits(piece: str, block: Block = block, budget: int = budget) -> bool:
-            return utf16_len(block.render(piece, first=False)) <= budget
 
-        pieces = split_text(block.text, fits)
-        rendered.extend(block.render(p, first=i == 0) for i, p in enumerate(pieces))
-    messages: list[str] = []
-    for part in rendered:
-        if messages and utf16_len(messages[-1]) + 2 + utf16_len(part) <= limit:
-            messages[-1] += "\n\n" + part
-        else:
-            messages.append(part)
-    return messages
+def _first_piece(block: Block, text: str, budget: int) -> str | None:
+    """The longest start of `text`, cut at a boundary, that renders within `budget`."""
+
+    def fits(piece: str) -> bool:
+        return utf16_len(block.render(piece, first=False)) <= budget
+
+    pieces = split_text(text, fits)
+    return pieces[0] if pieces else None
 
 
 # -- the bot's replies -------------------------------------------------------------------------

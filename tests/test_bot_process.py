@@ -1,0 +1,152 @@
+"""The real `qabot bot` process, end to end: long polling, webhook mode, and a bad token."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, seed
+from tests.botapi.server import BotApiServer, TelegramUser
+
+pytestmark = pytest.mark.timeout(90)
+
+ROOT = Path(__file__).resolve().parents[1]
+ALICE = TelegramUser(1001, "Alice")
+
+
+@pytest.fixture
+async def server():
+    async with BotApiServer(TOKEN) as srv:
+        yield srv
+
+
+def bot_env(tmp_path: Path, server: BotApiServer, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")}
+    env.update(
+        QABOT_TELEGRAM_TOKEN=TOKEN,
+        QABOT_TELEGRAM_BASE_URL=server.base_url,
+        QABOT_TELEGRAM_BASE_FILE_URL=server.base_file_url,
+        QABOT_SEEDS_DIR=str(tmp_path / "seeds"),
+        QABOT_INDEX_DIR=str(tmp_path / "index"),
+        QABOT_EMBEDDER="hashing",
+        QABOT_SCORE_THRESHOLD="0.1",
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+async def start_bot(tmp_path: Path, env: dict[str, str]) -> tuple[asyncio.subprocess.Process, Path]:
+    """`qabot -v bot` as a separate process, its output in a file."""
+    log = tmp_path / "bot.log"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "qabot", "-v", "bot",
+        env=env, cwd=tmp_path, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    return proc, log
+
+
+async def stop_bot(proc: asyncio.subprocess.Process) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return await asyncio.wait_for(proc.wait(), 20)
+    except TimeoutError:
+        proc.kill()
+        raise
+
+
+async def ready_or_fail(server: BotApiServer, proc, log: Path) -> None:
+    waiter = asyncio.create_task(server.ready.wait())
+    exited = asyncio.create_task(proc.wait())
+    done, _ = await asyncio.wait({waiter, exited}, timeout=45, return_when="FIRST_COMPLETED")
+    exited.cancel()
+    if waiter not in done:
+        waiter.cancel()
+        raise AssertionError("the bot did not start:\n" + log.read_text())
+
+
+async def test_polling_process_answers_and_stops_cleanly(tmp_path, server):
+    settings = make_settings(tmp_path, server)
+    seed(settings)
+    proc, log = await start_bot(tmp_path, bot_env(tmp_path, server))
+    try:
+        await ready_or_fail(server, proc, log)
+        asked = await server.send_text(ALICE, SYBIHA_QUESTION)
+        [answer] = await server.replies(ALICE.id, after=asked["message_id"], timeout=20)
+    finally:
+        code = await stop_bot(proc)
+    output = log.read_text()
+    assert "Sybiha" in answer["text"]
+    assert code == 0, output
+    assert "polling mode" in output and "bot @qabot_test_bot is running" in output
+    # On shutdown the bot confirms what it fetched with a last, non-blocking getUpdates.
+    last = server.calls_of("getUpdates")[-1].params
+    assert int(last["timeout"]) == 0 and last["offset"] == 2
+    assert TOKEN not in output and TOKEN.split(":")[1] not in output
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_webhook_process_answers_with_its_secret(tmp_path, server):
+    settings = make_settings(tmp_path, server)
+    seed(settings)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    env = bot_env(
+        tmp_path,
+        server,
+        QABOT_WEBHOOK_URL=url,
+        QABOT_WEBHOOK_LISTEN="127.0.0.1",
+        QABOT_WEBHOOK_PORT=str(port),
+        QABOT_WEBHOOK_SECRET="s3cret-Token_1",
+    )
+    proc, log = await start_bot(tmp_path, env)
+    try:
+        await ready_or_fail(server, proc, log)
+        assert server.webhook == {"url": url, "secret_token": "s3cret-Token_1"}
+        asked = await server.send_text(ALICE, SYBIHA_QUESTION)  # POSTed to the bot
+        [answer] = await server.replies(ALICE.id, after=asked["message_id"], timeout=20)
+        async with aiohttp.ClientSession() as client:  # a forged update without the secret
+            forged = {"update_id": 999, "message": {**asked, "message_id": 99}}
+            async with client.post(url, json=forged) as resp:
+                assert resp.status == 403
+            async with client.post(
+                url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
+            ) as resp:
+                assert resp.status == 403
+    finally:
+        code = await stop_bot(proc)
+    output = log.read_text()
+    assert "Sybiha" in answer["text"]
+    assert code == 0, output
+    assert "webhook mode" in output
+    assert server.calls_of("getUpdates") == []
+    assert len(server.bot_messages(ALICE.id)) == 1  # the forged update was not answered
+    assert TOKEN not in output and "s3cret-Token_1" not in output
+
+
+@pytest.mark.parametrize("token", ["", "changeme"])
+def test_a_missing_or_placeholder_token_stops_with_one_line(tmp_path, token):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")}
+    env.update(QABOT_TELEGRAM_TOKEN=token, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-m", "qabot", "bot"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "QABOT_TELEGRAM_TOKEN" in lines[0], done.stderr
