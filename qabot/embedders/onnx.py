@@ -1,0 +1,456 @@
+"""An ONNX copy of a sentence-transformers model, so a one-shot `qabot ask` never imports torch.
+
+`import sentence_transformers` (torch + transformers) costs 8-10 s on a 2-core machine, more than a
+one-shot answer may take in total. `export_onnx` (run at index build, where sentence-transformers is
+loaded anyway) turns the whole model - transformer, the pooling its `1_Pooling/config.json` names,
+any Dense layers, L2 normalisation - into one ONNX graph, next to the model's own tokenizer and a
+small JSON config. `OnnxQueryEmbedder` runs that folder with onnxruntime + tokenizers + numpy only
+and gives the same vectors within `EXPORT_TOLERANCE`; every export is checked against the model
+before it is published.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qabot.embedders.base import ProgressCallback, normalize
+from qabot.errors import ConfigError, IndexCorruptError, IndexMismatchError
+
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+CONFIG_FILE = "qabot_onnx.json"
+FORMAT = 1
+# Largest |difference| per vector component allowed between the export and sentence-transformers
+# (measured: ~2e-7 on fp32 MiniLM). Vectors have norm 1, so this also bounds cosine error tightly.
+EXPORT_TOLERANCE = 1e-4
+# What the reader needs from qabot_onnx.json (the rest is a record of how the export was made).
+_CONFIG_KEYS = (
+    "format", "dim", "max_seq_length", "inputs", "output", "pad_id", "truncation_side", "prompt",
+    "onnx_bytes",
+)  # fmt: skip
+# Inputs a text encoder graph may take; anything else (pixel_values, position_ids...) is refused.
+_TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_SUPPORTED_MODULES = ("Transformer", "Pooling", "Dense", "Normalize")
+# Checked at export: short, non-English, longer than any max_seq_length (truncation), and with
+# case and edge whitespace (sentence-transformers 5 strips and may lower-case in Python, outside
+# tokenizer.json: a model where that changes the tokens is refused instead of drifting).
+_PROBE_TEXTS = (
+    "How do I renew my passport?",
+    "  Mixed CASE, edge   whitespace\t",
+    "Як подовжити термін дії паспорта?",
+    " ".join(["The quick brown fox jumps over the lazy dog."] * 80),
+)
+
+
+def is_exported(folder: Path) -> bool:
+    """Whether `folder` holds a complete export (cheap: checks the three files exist)."""
+    return all(
+        (Path(folder) / name).is_file() for name in (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE)
+    )
+
+
+def export_onnx(st_model_dir_or_name: str, out_dir: Path, *, opset: int = 17) -> Path:
+    """Export a sentence-transformers model to `out_dir` (model.onnx, tokenizer.json, qabot_onnx.json)
+    and return `out_dir`.
+
+    Accepts what `SentenceTransformerEmbedder` accepts (the packaged MiniLM's name, a local folder,
+    an installed model name). The folder is built beside `out_dir` and renamed into place, so a
+    reader sees the old export, briefly none, or the new one - never half of one. Raises ConfigError
+    when the model cannot be loaded or exported faithfully; the caller then keeps sentence-transformers
+    for queries.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    st, load_from = _load_for_export(st_model_dir_or_name)
+    plan = _plan(st, st_model_dir_or_name)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        _write_export(st, plan, tmp, opset=opset)
+        plan["max_abs_diff"] = _verify(st, tmp, plan, st_model_dir_or_name)
+        plan["source"] = load_from
+        _write_json(tmp / CONFIG_FILE, plan)
+        for name in (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE):
+            _fsync(tmp / name)
+        _publish(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def _load_for_export(name: str) -> tuple[Any, str]:
+    from qabot.embedders.st import resolve_model
+
+    load_from, _ = resolve_model(name)
+    if Path(load_from).exists():
+        # Offline by design: a missing model must not turn into a hub download that hangs.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        # Eager attention traces to plain MatMul/Softmax; sdpa's mask helpers do not trace reliably.
+        st = SentenceTransformer(
+            load_from, device="cpu", model_kwargs={"attn_implementation": "eager"}
+        )
+    except Exception as exc:  # OSError, ValueError, hub errors: all mean "cannot load"
+        raise ConfigError(
+            f"cannot load sentence-transformers model {name!r} for ONNX export "
+            f"({exc.__class__.__name__}: {exc}); set QABOT_MODEL to an installed model or a folder"
+        ) from exc
+    return st.eval(), load_from
+
+
+def _refuse(name: str, why: str) -> ConfigError:
+    return ConfigError(
+        f"cannot export {name!r} to ONNX: {why}; `qabot ask` keeps using sentence-transformers "
+        "(slower start) for this model"
+    )
+
+
+def _plan(st: Any, name: str) -> dict[str, Any]:
+    """Check the model is a plain text encoder we can trace, and describe it for the config file."""
+    kinds = [type(m).__name__ for m in st]
+    unsupported = [k for k in kinds if k not in _SUPPORTED_MODULES]
+    if unsupported or not kinds or kinds[0] != "Transformer":
+        raise _refuse(
+            name,
+            f"its modules are {kinds}; only Transformer followed by Pooling, Dense and Normalize "
+            "are supported",
+        )
+    transformer = st[0]
+    tokenizer = getattr(transformer, "tokenizer", None)
+    # sentence-transformers 5 has no modality_config: its Transformer is always a text encoder.
+    modalities = getattr(transformer, "modality_config", None) or {"text": {"method": "forward"}}
+    if getattr(transformer, "backend", "torch") != "torch":
+        raise _refuse(name, f"it is loaded with the {transformer.backend!r} backend, not torch")
+    if tokenizer is None or not getattr(tokenizer, "is_fast", False):
+        raise _refuse(
+            name, "it has no fast (Rust `tokenizers`) tokenizer to save as tokenizer.json"
+        )
+    if set(modalities) != {"text"} or modalities["text"].get("method") != "forward":
+        raise _refuse(name, "it is not a plain text encoder (multimodal or chat-template model)")
+    if getattr(transformer, "query_expansion", None) or getattr(
+        transformer, "processing_kwargs", None
+    ):
+        raise _refuse(name, "it uses custom processing (query expansion or processing_kwargs)")
+    if "sentence_embedding" in str(getattr(transformer, "module_output_name", "")):
+        raise _refuse(name, "its transformer pools inside the model")
+
+    prompt = ""
+    if st.default_prompt_name:
+        prompt = st.prompts.get(st.default_prompt_name, "")
+    poolings = [m for m in st if type(m).__name__ == "Pooling"]
+    if len(poolings) != 1:
+        raise _refuse(name, f"it has {len(poolings)} Pooling modules, expected one")
+    pooling = poolings[0]
+    modes = (
+        [pooling.pooling_mode] if isinstance(pooling.pooling_mode, str) else pooling.pooling_mode
+    )
+    if prompt and not pooling.include_prompt:
+        raise _refuse(name, "its pooling excludes the prompt tokens, which the export cannot track")
+
+    features = _tokenize(st, ["probe"])
+    inputs = [k for k in _TEXT_INPUTS if k in features]
+    extra = sorted(k for k, v in features.items() if hasattr(v, "shape") and k not in _TEXT_INPUTS)
+    if extra or "input_ids" not in inputs or "attention_mask" not in inputs:
+        raise _refuse(name, f"its tokenizer produces inputs {sorted(features)}")
+
+    import sentence_transformers
+    import torch
+    import transformers
+
+    return {
+        "format": FORMAT,
+        "dim": int(_embedding_dimension(st)),
+        "max_seq_length": int(st.max_seq_length),
+        "pooling_mode": list(modes),
+        "modules": kinds,
+        "normalize": True,  # always, in the graph: the Embedder contract is unit vectors
+        "do_lower_case": bool(getattr(transformer, "do_lower_case", False)),  # in tokenizer.json
+        "prompt": prompt,
+        "inputs": inputs,
+        "output": "sentence_embedding",
+        "pad_id": int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0),
+        "pad_token": str(tokenizer.pad_token or "[PAD]"),
+        "truncation_side": str(getattr(tokenizer, "truncation_side", "right")),
+        "opset": None,
+        "onnx_bytes": None,
+        "exported_with": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "sentence_transformers": sentence_transformers.__version__,
+        },
+    }
+
+
+def _tokenize(st: Any, texts: list[str]) -> dict[str, Any]:
+    # sentence-transformers 6 renamed tokenize to preprocess (and warns on the old name).
+    return (getattr(st, "preprocess", None) or st.tokenize)(texts)
+
+
+def _embedding_dimension(st: Any) -> int:
+    # sentence-transformers 6 renamed the method; 5.x has only the old name.
+    getter = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+    return int(getter())
+
+
+def _write_export(st: Any, plan: dict[str, Any], folder: Path, *, opset: int) -> None:
+    import warnings
+
+    import torch
+    from tokenizers import Tokenizer
+
+    inputs = plan["inputs"]
+
+    class SentenceEncoder(torch.nn.Module):
+        """Token ids -> unit sentence vectors, through the model's own modules (its pooling)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.st = st
+
+        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+            features: dict[str, Any] = dict(zip(inputs, tensors, strict=True))
+            for module in self.st:
+                features = module(features)
+            return torch.nn.functional.normalize(features["sentence_embedding"], p=2, dim=-1)
+
+    # Two texts of different length, so batch and sequence axes trace as dynamic and padding is live.
+    sample = _tokenize(st, ["a short one", "and a somewhat longer second sample sentence"])
+    args = tuple(sample[name] for name in inputs)
+    axes = {name: {0: "batch", 1: "sequence"} for name in inputs}
+    axes[plan["output"]] = {0: "batch"}
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            # TracerWarnings flag python branches on shapes; the export is verified numerically instead.
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                SentenceEncoder().eval(),
+                args,
+                str(folder / MODEL_FILE),
+                input_names=inputs,
+                output_names=[plan["output"]],
+                dynamic_axes=axes,
+                opset_version=opset,
+                # The dynamo exporter needs onnxscript; the TorchScript one handles these encoders.
+                dynamo=False,
+            )
+    except Exception as exc:
+        arch = ",".join(getattr(st[0].model.config, "architectures", None) or ["?"])
+        raise ConfigError(
+            f"cannot export {arch} to ONNX ({exc.__class__.__name__}: {exc}); `qabot ask` keeps "
+            "using sentence-transformers (slower start) for this model"
+        ) from exc
+    plan["opset"] = opset
+    plan["onnx_bytes"] = (folder / MODEL_FILE).stat().st_size
+
+    # The backend tokenizer already holds what the HF wrapper configured (lower-casing, special
+    # tokens via its post-processor); saving it with truncation set makes the file self-describing.
+    tok = Tokenizer.from_str(st.tokenizer.backend_tokenizer.to_str())
+    tok.no_padding()
+    tok.enable_truncation(max_length=plan["max_seq_length"], direction=plan["truncation_side"])
+    tok.save(str(folder / TOKENIZER_FILE))
+
+
+def _verify(st: Any, folder: Path, plan: dict[str, Any], name: str) -> float:
+    """Largest component difference to sentence-transformers on the probe texts; refuse above tol."""
+    _write_json(folder / CONFIG_FILE, plan)
+    onnx = OnnxQueryEmbedder(folder, model_id="verify")
+    texts = list(_PROBE_TEXTS)
+    ref = st.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    got = np.vstack([onnx.embed_query(t) for t in texts])
+    diff = float(np.abs(got - ref).max())
+    if not diff < EXPORT_TOLERANCE:
+        raise _refuse(
+            name, f"the export differs from the model by {diff:.2g} (> {EXPORT_TOLERANCE})"
+        )
+    return diff
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(tmp: Path, out_dir: Path) -> None:
+    """Rename `tmp` to `out_dir`. A directory cannot replace a non-empty one in a single rename, so
+    an old export is moved aside first and deleted after."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+        os.rename(out_dir, old)
+    os.rename(tmp, out_dir)
+    with contextlib.suppress(OSError):  # best effort: makes the rename itself durable
+        fd = os.open(out_dir.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _corrupt(folder: Path, what: str) -> IndexCorruptError:
+    return IndexCorruptError(
+        f"ONNX export in {folder} {what} - run `qabot index build` to export it again"
+    )
+
+
+class OnnxQueryEmbedder:
+    """The `Embedder` for an `export_onnx` folder: onnxruntime + tokenizers + numpy, no torch.
+
+    `model_id` is passed in by the caller and must be the id of the sentence-transformers embedder
+    the index was built with (e.g. "sentence-transformers:all-MiniLM-L6-v2"): the vectors are the
+    same, so the index manifest must not see a different model.
+    """
+
+    def __init__(self, folder: Path, *, model_id: str, threads: int = 1) -> None:
+        self.folder = Path(folder)
+        self._model_id = model_id
+        self.config = self._read_config()
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise ConfigError(
+                f"the ONNX query path needs {exc.name}: run `pip install onnxruntime tokenizers`"
+            ) from exc
+
+        try:
+            self._tokenizer = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))
+        except Exception as exc:  # the Rust side raises plain Exception on bad JSON
+            raise _corrupt(self.folder, f"has an unreadable {TOKENIZER_FILE}") from exc
+        self._tokenizer.enable_truncation(
+            max_length=self.config["max_seq_length"], direction=self.config["truncation_side"]
+        )
+        self._tokenizer.no_padding()
+
+        options = ort.SessionOptions()
+        # One query (~10 word pieces) is ~10-20 ms on one thread. On a busy 2-core machine (the bot
+        # next to an index build) a second spinning thread doubled p50 (measured 18 -> 37 ms), so
+        # one thread is the default; more threads only pay off for big passage batches, and then
+        # without spinning. Inter-op parallelism has nothing to overlap in this linear graph.
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        if threads > 1:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3  # warnings about unused initialisers are noise for users
+        try:
+            self._session = ort.InferenceSession(
+                str(self.folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
+            raise _corrupt(self.folder, f"has an unreadable {MODEL_FILE}") from exc
+        names = [i.name for i in self._session.get_inputs()]
+        if names != self.config["inputs"]:
+            raise _corrupt(
+                self.folder, f"has a model taking {names}, config says {self.config['inputs']}"
+            )
+
+    def _read_config(self) -> dict[str, Any]:
+        if not self.folder.is_dir():
+            raise _corrupt(self.folder, "is missing")
+        missing = [
+            n for n in (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE) if not (self.folder / n).is_file()
+        ]
+        if missing:
+            raise _corrupt(self.folder, f"lacks {', '.join(missing)}")
+        try:
+            config = json.loads((self.folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise _corrupt(self.folder, f"has an unreadable {CONFIG_FILE}") from exc
+        if not isinstance(config, dict) or any(key not in config for key in _CONFIG_KEYS):
+            raise _corrupt(self.folder, f"has an incomplete {CONFIG_FILE}")
+        if config["format"] != FORMAT:
+            raise IndexMismatchError(
+                f"ONNX export in {self.folder} has format {config['format']!r}, this qabot reads "
+                f"{FORMAT} - run `qabot index build` to export it again"
+            )
+        # A cut-short copy is the common corruption; the size check costs a stat, not a hash.
+        size = (self.folder / MODEL_FILE).stat().st_size
+        if size != config["onnx_bytes"]:
+            raise _corrupt(
+                self.folder, f"has a {MODEL_FILE} of {size} bytes, expected {config['onnx_bytes']}"
+            )
+        return config
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dim(self) -> int:
+        return int(self.config["dim"])
+
+    @property
+    def max_tokens(self) -> int:
+        # max_seq_length counts the special tokens ([CLS], [SEP]) the post-processor adds.
+        return int(self.config["max_seq_length"]) - self._tokenizer.num_special_tokens_to_add(False)
+
+    @cached_property
+    def _counting_tokenizer(self):  # -> Tokenizer without truncation, for count_tokens only
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_str(self._tokenizer.to_str())
+        tok.no_truncation()
+        return tok
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        encodings = self._counting_tokenizer.encode_batch(texts, add_special_tokens=False)
+        return [len(e.ids) for e in encodings]
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        prompt = self.config["prompt"]
+        encodings = self._tokenizer.encode_batch([prompt + t for t in texts])
+        width = max(len(e.ids) for e in encodings)
+        # Right-pad to the batch's longest; the attention mask keeps pads out of attention and pooling.
+        arrays = {
+            name: np.zeros((len(texts), width), dtype=np.int64) for name in self.config["inputs"]
+        }
+        arrays["input_ids"].fill(self.config["pad_id"])
+        for row, enc in enumerate(encodings):
+            n = len(enc.ids)
+            arrays["input_ids"][row, :n] = enc.ids
+            arrays["attention_mask"][row, :n] = 1
+            if "token_type_ids" in arrays:
+                arrays["token_type_ids"][row, :n] = enc.type_ids
+        (vectors,) = self._session.run([self.config["output"]], arrays)
+        return vectors
+
+    def embed_passages(
+        self, texts: list[str], *, batch_size: int = 32, on_batch: ProgressCallback | None = None
+    ) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Batches of similar length waste little compute on padding; rows go back in input order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = self._run([texts[i] for i in idx])
+            if on_batch:
+                on_batch(len(idx))
+        return normalize(out)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return normalize(self._run([text])[0])
