@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 
 import pytest
 
+from qabot.service import QAService
 from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
 from tests.botapi.server import BotApiServer, TelegramUser
 
@@ -85,3 +87,35 @@ async def test_the_token_never_reaches_the_logs(tmp_path, server, caplog):
     assert "api.telegram.org" not in logged and "/bot<token>/" in logged  # URLs were logged...
     assert TOKEN not in logged  # ...but never with the token
     assert TOKEN.split(":")[1] not in logged
+
+
+class GatedService(QAService):
+    """The real service, except that a question containing "slowly" waits for a gate: a search
+    that takes as long as the test wants (a fake with real behaviour, not a mock)."""
+
+    def __init__(self, settings, gate: threading.Event) -> None:
+        super().__init__(settings)
+        self.gate = gate
+
+    def ask(self, question: str, *, k: int | None = None):
+        if "slowly" in question:
+            self.gate.wait(20)
+        return super().ask(question, k=k)
+
+
+async def test_one_slow_question_does_not_stall_other_users(tmp_path, server):
+    settings = make_settings(tmp_path, server)
+    seed(settings)
+    gate = threading.Event()
+    slow_user, others = TelegramUser(11), [TelegramUser(12), TelegramUser(13)]
+    async with running_bot(settings, server, service=GatedService(settings, gate)):
+        slow = await server.send_text(slow_user, f"Answer slowly: {SYBIHA_QUESTION}")
+        await server.wait_call("sendChatAction", lambda p: p["chat_id"] == slow_user.id)
+        for user in others:
+            asked = await server.send_text(user, SYBIHA_QUESTION)
+            [answer] = await server.replies(user.id, after=asked["message_id"], timeout=5)
+            assert "Sybiha" in answer["text"]
+        assert server.bot_messages(slow_user.id) == []  # still searching, in its own thread
+        gate.set()
+        [late] = await server.replies(slow_user.id, after=slow["message_id"])
+    assert "Sybiha" in late["text"]

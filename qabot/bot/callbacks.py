@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from qabot.bot.buttons import ButtonData, index_tag
@@ -15,6 +15,7 @@ from qabot.bot.state import Context, search, state_of, user_language
 
 
 def answer_keyboard(lang: str, tag: str, qid: str, *, more: bool) -> InlineKeyboardMarkup:
+    """The buttons under an answer: "More results" (when there is more) and "Source"."""
     row = []
     if more:
         data = ButtonData("m", tag, qid, 1).encode()
@@ -26,7 +27,7 @@ def answer_keyboard(lang: str, tag: str, qid: str, *, more: bool) -> InlineKeybo
 
 # -- presses ----------------------------------------------------------------------------------
 async def on_button(update: Update, context: Context) -> None:
-    """ "More results" and "Source" under an answer; stale or foreign buttons get a polite note."""
+    """A press on "More results" or "Source"; stale or foreign buttons get a polite note."""
     query = update.callback_query
     state = state_of(context)
     lang = user_language(update)
@@ -93,7 +94,12 @@ async def _show_source(update: Update, context: Context, question: str, *, rank:
     await _send_following(update, context, render_messages(source_blocks(hit, around, lang)))
 
 
-async def _send_following(update: Update, context: Context, texts: list[str], markup=None) -> None:
+async def _send_following(
+    update: Update,
+    context: Context,
+    texts: list[str],
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
     """Send messages after the one whose button was pressed, replying to it."""
     query = update.callback_query
     chat_id = update.effective_chat.id
@@ -108,20 +114,17 @@ async def _send_following(update: Update, context: Context, texts: list[str], ma
         )
 
 
-async def _drop_button(query, kind: str) -> None:
+async def _drop_button(query: CallbackQuery, kind: str) -> None:
     """Remove a used "More results" button, so the next page is asked for only once."""
-    message = query.message
-    markup = getattr(message, "reply_markup", None)
+    markup = getattr(query.message, "reply_markup", None)
     if not markup:
         return
-    rows = [
-        [
-            b
-            for b in row
-            if (ButtonData.decode(b.callback_data) or ButtonData("", "", "", 0)).kind != kind
-        ]
-        for row in markup.inline_keyboard
-    ]
+
+    def keep(button: InlineKeyboardButton) -> bool:
+        data = ButtonData.decode(button.callback_data)
+        return data is None or data.kind != kind
+
+    rows = [[b for b in row if keep(b)] for row in markup.inline_keyboard]
     rows = [row for row in rows if row]
     with contextlib.suppress(BadRequest):  # edited meanwhile, or too old to edit
         await query.edit_message_reply_markup(InlineKeyboardMarkup(rows) if rows else None)
