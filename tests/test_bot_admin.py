@@ -132,3 +132,22 @@ async def test_a_cli_build_during_questions_is_picked_up(tmp_path, server):
         asked = await server.send_text(USER, "Who is the keeper of the Tarkhankut lighthouse?")
         [fresh] = await server.replies(USER.id, after=asked["message_id"])
     assert "Ostap Vereshchak" in fresh["text"]
+
+
+async def test_first_run_without_an_index_then_an_upload(tmp_path, server):
+    settings = make_settings(tmp_path, server, admin_user_ids=[ADMIN.id])
+    async with running_bot(settings, server):  # no seeds, no index yet
+        asked = await server.send_text(USER, "Who is the keeper of the Tarkhankut lighthouse?")
+        [no_index] = await server.replies(USER.id, after=asked["message_id"])
+        sent = await server.send_text(USER, "/start")
+        [start] = await server.replies(USER.id, after=sent["message_id"])
+        sent = await server.send_text(USER, "/sources")
+        [sources] = await server.replies(USER.id, after=sent["message_id"])
+        sent = await server.send_document(ADMIN, "lighthouse.md", LIGHTHOUSE.encode())
+        await server.replies(ADMIN.id, after=sent["message_id"], timeout=30)
+        asked = await server.send_text(USER, "Who is the keeper of the Tarkhankut lighthouse?")
+        [answer] = await server.replies(USER.id, after=asked["message_id"])
+    assert "No documents are indexed yet" in no_index["text"]
+    assert "none are indexed yet" in start["text"]
+    assert "No documents are indexed yet" in sources["text"]
+    assert "Ostap Vereshchak" in answer["text"]
