@@ -16,7 +16,7 @@ ALICE = TelegramUser(1001, "Alice")
 BOB = TelegramUser(1002, "Bob")
 OKSANA = TelegramUser(1003, "Оксана", language_code="uk")
 HOSTILE = (
-    "Escaping notes\n"
+    "Escaping <notes> & *more_notes*\n"
     "The comparison rule says if a < b && c > d then call <script>alert(1)</script> now. "
     "Snake_case_names like max_retries and *starred* words and AT&T &amp; stay verbatim.\n"
 )
@@ -215,6 +215,10 @@ async def test_html_hostile_document_text_arrives_intact(tmp_path, server):
         query = await server.press(ALICE, answer, "Source")
         await server.wait_call("answerCallbackQuery", lambda p: p["callback_query_id"] == query)
         [source] = await server.replies(ALICE.id, after=answer["message_id"])
+        m = await server.send_text(ALICE, "/sources")
+        [listing] = await server.replies(ALICE.id, after=m["message_id"])
+    assert "• Escaping <notes> & *more_notes* (1 passages)" in listing["text"]
+    assert "Source: Escaping <notes> & *more_notes*" in answer["text"]
     for message in (answer, source):
         assert "if a < b && c > d then call <script>alert(1)</script> now." in message["text"]
         assert (

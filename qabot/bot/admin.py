@@ -12,7 +12,7 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest
 
 from qabot.bot import uploads
-from qabot.bot.messages import text
+from qabot.bot.messages import Html, text
 from qabot.bot.state import Context, reply, state_of, user_language, working
 from qabot.errors import IndexLockedError, QabotError
 from qabot.service import QAService
@@ -130,9 +130,7 @@ async def on_document(update: Update, context: Context) -> None:
         return
     await reply(
         update,
-        text("upload_done", lang, name=target.name, summary="\0").replace(
-            "\0", _summary(report, lang)
-        ),
+        text("upload_done", lang, name=target.name, summary=Html(_summary(report, lang))),
     )
 
 

@@ -18,7 +18,7 @@ from telegram.error import TelegramError
 from qabot.bot.buttons import index_tag
 from qabot.bot.callbacks import answer_keyboard
 from qabot.bot.formatting import Block, answer_blocks, escape, render_messages
-from qabot.bot.messages import text
+from qabot.bot.messages import Html, plain, text
 from qabot.bot.state import Context, reply, search, state_of, user_language, working
 from qabot.errors import IndexMissingError, QuestionError
 from qabot.service import QAService
@@ -120,13 +120,8 @@ async def start(update: Update, context: Context) -> None:
         return
     examples = "\n".join(text("example", lang, title=title) for _doc_id, title, _n in docs[:3])
     chunks = sum(n for _doc_id, _title, n in docs)
-    await reply(update, _start_text(lang, len(docs), chunks, examples))
-
-
-def _start_text(lang: str, documents: int, chunks: int, examples: str) -> str:
-    # `examples` is already escaped HTML; fill it in after the escaped values.
-    return text("start", lang, documents=documents, chunks=chunks, examples="\0").replace(
-        "\0", examples
+    await reply(
+        update, text("start", lang, documents=len(docs), chunks=chunks, examples=Html(examples))
     )
 
 
@@ -156,14 +151,10 @@ async def sources(update: Update, context: Context) -> None:
         await reply(update, text("no_index", lang))
         return
     heading = text("sources_heading", lang, count=len(docs))
-    lines = "\n".join(_source_line(lang, title or doc_id, n) for doc_id, title, n in docs)
+    lines = "\n".join(
+        plain("sources_line", lang, title=title or doc_id, chunks=n) for doc_id, title, n in docs
+    )
     await reply(update, render_messages([Block(lines, prefix=heading + "\n")]))
-
-
-def _source_line(lang: str, title: str, chunks: int) -> str:
-    # Plain text: Block escapes it when rendering.
-    template = text("sources_line", lang, title="\0", chunks=chunks)
-    return template.replace("\0", title)
 
 
 async def unknown_command(update: Update, context: Context) -> None:

@@ -1,7 +1,8 @@
 """The bot's fixed replies, in English and Ukrainian, chosen from the Telegram user's language.
 
 Each text is Telegram HTML. `text()` escapes every value it fills in, so a document title or a
-user's words can never break the markup.
+user's words can never break the markup; `plain()` is for the few without markup that are
+escaped later as part of a longer text.
 """
 
 from __future__ import annotations
@@ -168,8 +169,26 @@ def language_of(language_code: str | None) -> str:
     return code if code in LANGUAGES else "en"
 
 
+class Html(str):
+    """Text that is already safe Telegram HTML: `text()` fills it in as it is."""
+
+
 def text(key: str, lang: str, **values: object) -> str:
-    """The fixed reply `key` in `lang` (English fallback), with `values` HTML-escaped."""
+    """The fixed reply `key` in `lang` (English fallback), with `values` HTML-escaped unless
+    they are `Html`."""
+    return _template(key, lang).format(
+        **{
+            k: v if isinstance(v, Html) else html.escape(str(v), quote=False)
+            for k, v in values.items()
+        }
+    )
+
+
+def plain(key: str, lang: str, **values: object) -> str:
+    """A reply without markup filled in as plain text (to be escaped later, as a whole)."""
+    return _template(key, lang).format(**values)
+
+
+def _template(key: str, lang: str) -> str:
     variants = TEXTS[key]
-    template = variants.get(lang) or variants["en"]
-    return template.format(**{k: html.escape(str(v), quote=False) for k, v in values.items()})
+    return variants.get(lang) or variants["en"]
