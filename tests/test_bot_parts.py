@@ -152,3 +152,15 @@ def test_every_fixed_reply_exists_in_both_languages_and_is_valid_html():
             parse_html(text(key, lang, **values))
     assert language_of("uk") == language_of("uk-UA") == "uk"
     assert language_of("ru") == language_of(None) == language_of("en-GB") == "en"
+
+
+def test_webhook_secret_is_checked_or_generated():
+    from qabot.bot.app import webhook_secret
+    from qabot.config import Settings
+    from qabot.errors import ConfigError
+
+    assert webhook_secret(Settings(webhook_secret="abc_DEF-123")) == "abc_DEF-123"
+    generated = webhook_secret(Settings())
+    assert len(generated) >= 32 and generated != webhook_secret(Settings())
+    with pytest.raises(ConfigError, match="QABOT_WEBHOOK_SECRET"):
+        webhook_secret(Settings(webhook_secret="has spaces!"))

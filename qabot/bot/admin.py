@@ -27,7 +27,7 @@ async def _require_admin(update: Update, context: Context) -> bool:
         await reply(update, text("not_allowed", lang, user_id=user.id))
         return False
     if not state.access.is_admin(user.id):
-        await reply(update, text("admin_only", lang))
+        await reply(update, text("admin_only", lang, user_id=user.id))
         return False
     return True
 

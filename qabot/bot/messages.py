@@ -78,8 +78,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "uk": "Вибачте, це приватний бот. Попросіть власника дозволити ваш id {user_id}.",
     },
     "admin_only": {
-        "en": "Only the bot's admins can add documents or rebuild the index.",
-        "uk": "Лише адміністратори бота можуть додавати документи чи перебудовувати індекс.",
+        "en": "Only the bot's admins can add documents or rebuild the index "
+        "(your user id is {user_id}).",
+        "uk": "Лише адміністратори бота можуть додавати документи чи перебудовувати індекс "
+        "(ваш id: {user_id}).",
     },
     "no_index": {
         "en": "No documents are indexed yet. An admin can send me files to add.",
