@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from qabot.service import QAService  # noqa: E402
 from tests.botapi.harness import TOKEN, make_settings, running_bot, seed  # noqa: E402
 from tests.botapi.server import BotApiServer, TelegramUser  # noqa: E402
 
@@ -59,7 +60,8 @@ async def bench(args: argparse.Namespace) -> None:
             started = time.perf_counter()
             seed(settings)
             print(f"index built in {time.perf_counter() - started:.1f}s ({args.embedder})")
-            async with running_bot(settings, server):
+            service = QAService(settings)
+            async with running_bot(settings, server, service=service):
                 user = TelegramUser(1, "Bench")
                 # Warm-up: the first question pays one-off costs (thread pool, tokenizer caches).
                 m = await server.send_text(user, QUESTIONS[0])
@@ -76,6 +78,15 @@ async def bench(args: argparse.Namespace) -> None:
                     f"{args.questions} paced questions: median {statistics.median(latencies):.1f} ms,"
                     f" p95 {percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms;"
                     f" {answered} answered from the documents"
+                )
+                search = []
+                for i in range(args.questions):  # the same searches without Telegram around them
+                    begin = time.perf_counter()
+                    service.ask(QUESTIONS[i % len(QUESTIONS)], k=2)
+                    search.append((time.perf_counter() - begin) * 1000)
+                print(
+                    f"  of which search alone (service.ask, k=2): median "
+                    f"{statistics.median(search):.1f} ms, p95 {percentile(search, 0.95):.1f} ms"
                 )
                 users = [TelegramUser(100 + i) for i in range(10)]
                 begin = time.perf_counter()
