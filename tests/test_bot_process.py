@@ -150,3 +150,21 @@ def test_a_missing_or_placeholder_token_stops_with_one_line(tmp_path, token):
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "QABOT_TELEGRAM_TOKEN" in lines[0], done.stderr
+
+
+async def test_a_rejected_token_or_unreachable_server_stops_with_one_line(tmp_path, server):
+    wrong = "987654321:AAWrong_token_but_well_formed_0123456"
+    for env in (
+        bot_env(tmp_path, server, QABOT_TELEGRAM_TOKEN=wrong),  # the server answers 401
+        bot_env(tmp_path, server, QABOT_TELEGRAM_BASE_URL=f"http://127.0.0.1:{free_port()}/bot"),
+    ):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "qabot", "bot",
+            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        _stdout, stderr = await asyncio.wait_for(proc.communicate(), 60)
+        lines = stderr.decode().strip().splitlines()
+        assert proc.returncode == 1
+        assert len(lines) == 1, stderr.decode()
+        assert "QABOT_TELEGRAM" in lines[0]
+        assert wrong not in lines[0] and TOKEN not in lines[0]

@@ -13,8 +13,9 @@ import re
 import secrets
 from urllib.parse import quote, urlsplit
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -68,13 +69,18 @@ def protect_token(token: str) -> None:
         record = make_record(*args, **kwargs)
         # Format now: arguments can be mutated after the call (PTB completes a file's URL, token
         # included, in a dict it has just logged).
-        message = record.getMessage()
-        for secret in _redacted:
-            message = message.replace(secret, "<token>")
-        record.msg, record.args = message, None
+        record.msg, record.args = _redact(record.getMessage()), None
+        if record.exc_info:  # tracebacks too: PTB puts the token in InvalidToken's message
+            record.exc_text = _redact(logging.Formatter().formatException(record.exc_info))
         return record
 
     logging.setLogRecordFactory(redacting_factory)
+
+
+def _redact(message: str) -> str:
+    for secret in _redacted:
+        message = message.replace(secret, "<token>")
+    return message
 
 
 def build_application(settings: Settings, *, service: QAService | None = None) -> Application:
@@ -178,6 +184,30 @@ def run(settings: Settings) -> None:
     """Run the bot until interrupted: long polling, or a webhook when a URL is configured."""
     logging.getLogger("qabot").setLevel(logging.INFO)
     application = build_application(settings)
+    try:
+        asyncio.run(_check_token(settings))
+    except InvalidToken:
+        raise ConfigError(
+            "the Bot API server rejected QABOT_TELEGRAM_TOKEN: copy the token from @BotFather "
+            "again (or /revoke it there and use the new one)"
+        ) from None
+    except NetworkError as exc:
+        raise ConfigError(
+            f"cannot reach the Bot API server ({_redact(str(exc))}): check the network, a proxy "
+            "setting, or QABOT_TELEGRAM_BASE_URL"
+        ) from None
+    _run_application(application, settings)
+
+
+async def _check_token(settings: Settings) -> None:
+    """One getMe with a throwaway client, so a bad token or an unreachable server ends the
+    command with one line instead of python-telegram-bot's retry loop and traceback."""
+    token = settings.telegram_token_value()
+    async with Bot(token, base_url=settings.telegram_base_url) as probe:
+        await probe.get_me()
+
+
+def _run_application(application: Application, settings: Settings) -> None:
     if settings.webhook_url:
         path = urlsplit(settings.webhook_url).path.strip("/")
         log.info(
