@@ -98,6 +98,7 @@ def main() -> None:
     row("process import, incl. startup (s)", f"{imp_st:.2f}", f"{imp_ox:.2f}")
 
     start = time.perf_counter()
+    import torch
     from sentence_transformers import SentenceTransformer
 
     from qabot.embedders.onnx import OnnxQueryEmbedder, export_onnx
@@ -120,12 +121,29 @@ def main() -> None:
     def st_encode(q: str) -> np.ndarray:
         return st.encode([q], normalize_embeddings=True, convert_to_numpy=True)[0]
 
-    st_p50, st_p95 = latencies(st_encode, questions)
+    # `qabot ask` also embeds the best chunk's sentences (answering.best_sentence) in one batch.
+    sentences = [f"{q} The answer is in the handbook, chapter {i}." for i, q in enumerate(SUBJECTS)]
+
+    def st_batch(_: str) -> np.ndarray:
+        return st.encode(sentences, batch_size=len(sentences), normalize_embeddings=True)
+
+    # Both sides on the same thread count (torch's default is all cores, like ours with 2).
+    default_threads = torch.get_num_threads()
     for threads in args.threads:
+        torch.set_num_threads(threads)
         onnx = OnnxQueryEmbedder(out, model_id="bench", threads=threads)
+        st_p50, st_p95 = latencies(st_encode, questions)
         p50, p95 = latencies(onnx.embed_query, questions)
         label = f"query encode p50/p95 (ms), {threads} thr"
         row(label, f"{st_p50:.1f} / {st_p95:.1f}", f"{p50:.1f} / {p95:.1f}")
+        st_p50, st_p95 = latencies(st_batch, questions[:30])
+        p50, p95 = latencies(
+            lambda _, o=onnx: o.embed_passages(sentences, batch_size=len(sentences)),
+            questions[:30],
+        )
+        label = f"10-sentence batch p50/p95 (ms), {threads} thr"
+        row(label, f"{st_p50:.1f} / {st_p95:.1f}", f"{p50:.1f} / {p95:.1f}")
+    torch.set_num_threads(default_threads)
 
     onnx = OnnxQueryEmbedder(out, model_id="bench")
     got = np.vstack([onnx.embed_query(q) for q in questions])

@@ -112,6 +112,8 @@ def test_describes_itself_like_the_sentence_transformers_embedder(embedder, st_m
 @pytest.mark.slow
 def test_export_folder_describes_the_model(exported):
     assert is_exported(exported)
+    assert is_exported(exported, model="all-MiniLM-L6-v2")
+    assert not is_exported(exported, model="paraphrase-multilingual-MiniLM-L12-v2")
     config = json.loads((exported / onnx.CONFIG_FILE).read_text())
     assert config["pooling_mode"] == ["mean"]
     assert config["max_seq_length"] == 256
@@ -209,6 +211,15 @@ def test_publish_replaces_an_old_export_without_leftovers(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["onnx"]
 
 
+def test_stale_leftovers_of_an_interrupted_export_are_removed(tmp_path):
+    stale, fresh = tmp_path / ".onnx.tmp-abc", tmp_path / ".onnx.old-1-2"
+    stale.mkdir()
+    fresh.mkdir()
+    os.utime(stale, (0, 0))
+    onnx._remove_leftovers(tmp_path / "onnx")
+    assert [p.name for p in tmp_path.iterdir()] == [fresh.name]  # a running export's is kept
+
+
 # The corrupt-folder tests need no model: a fake export with the real tokenizer file is enough.
 def fake_export(folder: Path, *, model: bytes = b"not an onnx model", **config) -> Path:
     folder.mkdir()
@@ -246,6 +257,7 @@ def test_missing_file_is_named(tmp_path, lost):
 
 def test_truncated_model_file_is_caught_by_its_size(tmp_path):
     folder = fake_export(tmp_path / "onnx", onnx_bytes=90_000_000)
+    assert not is_exported(folder)  # so the next build exports again
     with pytest.raises(IndexCorruptError, match="expected 90000000"):
         OnnxQueryEmbedder(folder, model_id="m")
 
@@ -275,5 +287,6 @@ def test_broken_tokenizer_is_corrupt(tmp_path):
 
 def test_other_format_is_a_mismatch(tmp_path):
     folder = fake_export(tmp_path / "onnx", format=onnx.FORMAT + 1)
+    assert not is_exported(folder)
     with pytest.raises(IndexMismatchError, match="export it again"):
         OnnxQueryEmbedder(folder, model_id="m")

@@ -52,11 +52,24 @@ _PROBE_TEXTS = (
 )
 
 
-def is_exported(folder: Path) -> bool:
-    """Whether `folder` holds a complete export (cheap: checks the three files exist)."""
-    return all(
-        (Path(folder) / name).is_file() for name in (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE)
-    )
+def is_exported(folder: Path, *, model: str | None = None) -> bool:
+    """Whether `folder` holds a complete, current export (of `model`, when given), judged cheaply
+    (a JSON read and a stat, no model load): the build calls `export_onnx` when this is False."""
+    folder = Path(folder)
+    try:
+        config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        complete = (
+            config["format"] == FORMAT
+            and (folder / TOKENIZER_FILE).is_file()
+            and (folder / MODEL_FILE).stat().st_size == config["onnx_bytes"]
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if not complete or model is None:
+        return complete
+    from qabot.embedders.st import resolve_model
+
+    return config.get("source") == resolve_model(model)[0]
 
 
 def export_onnx(st_model_dir_or_name: str, out_dir: Path, *, opset: int = 17) -> Path:
@@ -71,6 +84,7 @@ def export_onnx(st_model_dir_or_name: str, out_dir: Path, *, opset: int = 17) ->
     """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(out_dir)
     st, load_from = _load_for_export(st_model_dir_or_name)
     plan = _plan(st, st_model_dir_or_name)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
@@ -306,6 +320,15 @@ def _publish(tmp: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _remove_leftovers(out_dir: Path) -> None:
+    """Delete temp and old folders an interrupted export left beside `out_dir` (an hour is far
+    longer than any export, so a concurrent one is never touched)."""
+    for path in out_dir.parent.glob(f".{out_dir.name}.*-*"):
+        with contextlib.suppress(OSError):
+            if path.is_dir() and time.time() - path.stat().st_mtime > 3600:
+                shutil.rmtree(path, ignore_errors=True)
+
+
 def _corrupt(folder: Path, what: str) -> IndexCorruptError:
     return IndexCorruptError(
         f"ONNX export in {folder} {what} - run `qabot index build` to export it again"
@@ -320,7 +343,7 @@ class OnnxQueryEmbedder:
     same, so the index manifest must not see a different model.
     """
 
-    def __init__(self, folder: Path, *, model_id: str, threads: int = 1) -> None:
+    def __init__(self, folder: Path, *, model_id: str, threads: int | None = None) -> None:
         self.folder = Path(folder)
         self._model_id = model_id
         self.config = self._read_config()
@@ -342,14 +365,14 @@ class OnnxQueryEmbedder:
         self._tokenizer.no_padding()
 
         options = ort.SessionOptions()
-        # One query (~10 word pieces) is ~10-20 ms on one thread. On a busy 2-core machine (the bot
-        # next to an index build) a second spinning thread doubled p50 (measured 18 -> 37 ms), so
-        # one thread is the default; more threads only pay off for big passage batches, and then
-        # without spinning. Inter-op parallelism has nothing to overlap in this linear graph.
+        # Measured on a busy 2-core machine (load ~7): one query p50 19.6 ms on 1 thread, 13.1 ms on
+        # 2 without spinning, but 37 ms on 2 *with* onnxruntime's default spin-waiting, which fights
+        # whatever else runs (the bot, a build). So: all (up to 2) cores, never spinning. Inter-op
+        # parallelism has nothing to overlap in this linear graph.
+        threads = threads or min(2, os.cpu_count() or 1)
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        if threads > 1:
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # warnings about unused initialisers are noise for users
