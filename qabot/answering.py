@@ -61,11 +61,14 @@ def make_answer(
     question: str,
     qvec: np.ndarray,
     ranked: list[tuple[Chunk, float]],
+    confidence: float | None,
     k: int,
     threshold: float,
     embedder: Embedder,
 ) -> Answer:
-    best = ranked[0][1] if ranked else None
+    """`ranked` is best first, each chunk with its dense cosine; `confidence` (the best dense
+    cosine) decides "not found", whatever order fusion put the chunks in."""
+    best = confidence
     if best is None or best < threshold:
         return Answer(question=question, found=False, best_score=best)
     hits: list[Hit] = []

@@ -285,6 +285,11 @@ def bot() -> None:
     _run(go)
 
 
+from qabot.eval_cli import eval_command  # noqa: E402
+
+app.command("eval")(eval_command)
+
+
 def main() -> None:
     try:
         app()

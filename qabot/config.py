@@ -50,7 +50,11 @@ class Settings(BaseSettings):
 
     # Answering
     top_k: int = Field(3, ge=1, le=50)
-    score_threshold: float = Field(0.30, ge=-1.0, le=1.0)
+    # None: the value calibrated for the embedder (qabot/retrieval.py THRESHOLDS); it applies to
+    # the cosine of the best dense match in every retrieval mode.
+    score_threshold: float | None = Field(None, ge=-1.0, le=1.0)
+    retrieval_mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
+    lexical_weight: float = Field(0.3, ge=0.0, le=1.0, description="BM25 share in hybrid")
     max_question_chars: int = Field(1000, ge=10)
 
     # Telegram
@@ -66,9 +70,9 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(8443, ge=1, le=65535)
 
-    _split = field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")(
-        _split_ids
-    )
+    _split = field_validator(
+        "allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before"
+    )(_split_ids)
 
     def telegram_token_value(self) -> str:
         """The bot token, refusing an empty or placeholder one with the setting's name."""

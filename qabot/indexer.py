@@ -17,6 +17,7 @@ from qabot.chunking import ChunkParams, chunk_document, passage_for_embedding
 from qabot.documents import Scan, read_file, scan_folder
 from qabot.embedders import Embedder
 from qabot.errors import DocumentError, IndexCorruptError, IndexMismatchError, NoDocumentsError
+from qabot.lexical import ANALYZER, LexicalIndex
 from qabot.store import CHUNK_DTYPE, IndexData, IndexStore, StoredDocument
 from qabot.types import BuildReport, Chunk, Document, IndexStatus
 
@@ -170,8 +171,14 @@ def build(
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "files": files,
             "skipped": report.skipped,
+            "lexical": ANALYZER,
         }
-        store.write(manifest=manifest, docs=docs, chunks=all_chunks, vectors=all_vectors)
+        # BM25 is rebuilt from all chunk texts on every build: ~N s per 100k chunks, small next
+        # to embedding even the changed documents (bench/RESULTS-quality.md).
+        lexical = build_lexical(docs, all_chunks)
+        store.write(
+            manifest=manifest, docs=docs, chunks=all_chunks, vectors=all_vectors, lexical=lexical
+        )
         store.clean()
         report.documents_total = len(docs)
         report.chunks_total = len(all_chunks)
@@ -196,6 +203,21 @@ def _documents(scan: Scan, old: IndexData | None, old_files: dict):
             yield entry, read_file(entry)
         except DocumentError as exc:
             yield entry, exc
+
+
+def lexical_texts(docs: list[StoredDocument], chunks: np.ndarray) -> list[str]:
+    """What BM25 indexes per chunk: the same title-prefixed text the model embeds."""
+    texts = []
+    for row in chunks:
+        doc = docs[int(row["doc"])]
+        start, end = int(row["start"]), int(row["end"])
+        chunk = Chunk(doc.doc_id, doc.title, doc.source, start, end, doc.text[start:end])
+        texts.append(passage_for_embedding(chunk))
+    return texts
+
+
+def build_lexical(docs: list[StoredDocument], chunks: np.ndarray) -> LexicalIndex:
+    return LexicalIndex.build(lexical_texts(docs, chunks))
 
 
 def embed_chunks(

@@ -18,11 +18,12 @@ from qabot.answering import make_answer
 from qabot.config import Settings
 from qabot.embedders import Embedder, load_embedder
 from qabot.errors import IndexMissingError, QuestionError
-from qabot.indexer import BuildOptions
+from qabot.indexer import BuildOptions, build_lexical
 from qabot.indexer import build as build_index
 from qabot.indexer import status as index_status
+from qabot.retrieval import Retrieval, Retriever, default_threshold
 from qabot.store import IndexData, IndexStore
-from qabot.types import Answer, BuildReport, IndexStatus
+from qabot.types import Answer, BuildReport, Chunk, IndexStatus
 
 log = logging.getLogger("qabot")
 
@@ -41,6 +42,11 @@ class _Loaded:
             self.search_index = faiss.IndexFlatIP(data.vectors.shape[1])
             if len(data.vectors):
                 self.search_index.add(data.vectors)
+        lexical = data.lexical
+        if lexical is None:  # an index from before BM25, or a damaged bm25/: rebuild in memory
+            log.info("building the lexical index of version %s in memory", data.version)
+            lexical = build_lexical(data.docs, data.chunks)
+        self.retriever = Retriever(vectors=data.vectors, dense_search=self.search, lexical=lexical)
 
     def search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
         n = min(k, self.search_index.ntotal)
@@ -54,6 +60,9 @@ class QAService:
     """Question answering over one seeds folder and its index."""
 
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+        if settings.score_threshold is None:  # each model's cosines have their own scale
+            threshold = default_threshold(settings.embedder, settings.model)
+            settings = settings.model_copy(update={"score_threshold": threshold})
         self.settings = settings
         self.store = IndexStore(settings.index_dir)
         self._embedder = embedder
@@ -110,20 +119,49 @@ class QAService:
         return question
 
     def ask(self, question: str, *, k: int | None = None) -> Answer:
-        """The best passages for a question, or found=False when nothing passes the threshold."""
+        """The best passages for a question, or found=False when the best dense match is below
+        the threshold."""
         question = self.check_question(question)
         k = k or self.settings.top_k
-        loaded = self._index()
         qvec = self.embedder.embed_query(question)
-        # Over-fetch: near-duplicate neighbouring chunks are dropped before the top k.
-        raw = loaded.search(qvec, k * 3 + 5)
-        ranked = [(loaded.data.chunk(i), s) for i, s in raw]
+        retrieval = self.retrieve(question, qvec, n=k * 3 + 5)
+        return self.answer(question, qvec, retrieval, k=k)
+
+    def retrieve(self, question: str, qvec: np.ndarray, *, n: int) -> Retrieval:
+        """The `n` best chunks in the configured retrieval mode. Over-fetch (n > k): near-
+        duplicate neighbouring chunks are dropped before the top k."""
+        return self._index().retriever.retrieve(
+            question=question,
+            qvec=qvec,
+            n=n,
+            mode=self.settings.retrieval_mode,
+            lexical_weight=self.settings.lexical_weight,
+        )
+
+    def chunk(self, row: int) -> Chunk:
+        """Chunk `row` of the loaded index (a `Candidate.row`)."""
+        return self._index().data.chunk(row)
+
+    def answer(
+        self,
+        question: str,
+        qvec: np.ndarray,
+        retrieval: Retrieval,
+        *,
+        k: int,
+        threshold: float | None = None,
+    ) -> Answer:
+        """Passages and the answer sentence from a retrieval (the threshold from settings
+        unless given)."""
+        data = self._index().data
+        ranked = [(data.chunk(c.row), c.dense) for c in retrieval.candidates]
         return make_answer(
             question=question,
             qvec=qvec,
             ranked=ranked,
+            confidence=retrieval.confidence,
             k=k,
-            threshold=self.settings.score_threshold,
+            threshold=self.settings.score_threshold if threshold is None else threshold,
             embedder=self.embedder,
         )
 
@@ -181,10 +219,12 @@ class QAService:
         text = doc.text
         lo = max(0, start - chars // 2)
         hi = min(len(text), end + chars // 2)
+        # Widen to whole sentences or lines: start after the first boundary inside the left
+        # margin, stop at the last boundary inside the right one.
         if lo > 0:
-            cut = max(text.rfind("\n", lo, start), text.rfind(". ", lo, start))
-            lo = cut + 1 if cut >= lo else lo
+            cuts = [p for p in (text.find("\n", lo, start), text.find(". ", lo, start)) if p >= 0]
+            lo = min(cuts) + 1 if cuts else lo
         if hi < len(text):
-            cut = [p for p in (text.find("\n", end, hi), text.find(". ", end, hi)) if p >= 0]
-            hi = min(cut) + 1 if cut else hi
+            cut = max(text.rfind("\n", end, hi), text.rfind(". ", end, hi))
+            hi = cut + 1 if cut >= end else hi
         return text[lo:hi].strip()

@@ -9,6 +9,7 @@
         chunks.npy       (doc index, start, end) per chunk, row i = vector i
         vectors.npy      float32, L2-normalised, one row per chunk
         faiss.index      only for approximate (ANN) indexes; exact search is rebuilt from vectors
+        bm25/            the lexical (BM25) index over the same chunks (qabot/lexical.py)
 
 A build writes a new version folder completely, then flips CURRENT. A build that dies midway
 leaves a stray folder that the next build removes; readers never see it. The previous version is
@@ -59,6 +60,7 @@ class IndexData:
     chunks: np.ndarray  # CHUNK_DTYPE
     vectors: np.ndarray  # (n, dim) float32
     ann: object | None = None  # a faiss index when the manifest says approximate
+    lexical: object | None = None  # a LexicalIndex; None when missing (rebuilt from chunks)
     _doc_pos: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -166,7 +168,12 @@ class IndexStore:
             from qabot import ann as ann_mod
 
             ann = ann_mod.load_index(folder / "faiss.index")
-        return IndexData(version, manifest, docs, chunks, vectors, ann)
+        from qabot.lexical import FOLDER, LexicalIndex
+
+        lexical = LexicalIndex.load(folder / FOLDER) if (folder / FOLDER).is_dir() else None
+        if lexical is not None and lexical.n_rows != n:
+            lexical = None
+        return IndexData(version, manifest, docs, chunks, vectors, ann, lexical)
 
     def size_bytes(self, version: str | None = None) -> int:
         version = version or self.current_version()
@@ -217,9 +224,13 @@ class IndexStore:
         chunks: np.ndarray,
         vectors: np.ndarray,
         ann_index: object | None = None,
+        lexical: object | None = None,
     ) -> str:
         """Write a complete new version and make it current. Call with the lock held."""
-        version = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+        # Names sort by creation time (clean() keeps the newest), to the microsecond.
+        now = time.time()
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}"
+        version = f"v-{stamp}-{secrets.token_hex(3)}"
         folder = self.root / version
         tmp = self.root / f".tmp-{version}"
         tmp.mkdir(parents=True)
@@ -234,6 +245,13 @@ class IndexStore:
                 from qabot import ann as ann_mod
 
                 ann_mod.save_index(ann_index, tmp / "faiss.index")
+            if lexical is not None:
+                from qabot.lexical import FOLDER
+
+                lexical.save(tmp / FOLDER)
+                for path in (tmp / FOLDER).iterdir():
+                    _fsync_file(path)
+                _fsync_dir(tmp / FOLDER)
             manifest = {
                 **manifest,
                 "format_version": FORMAT_VERSION,
@@ -276,6 +294,11 @@ def _write_text(path: Path, text: str) -> None:
     with path.open("w", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb+") as fh:
         os.fsync(fh.fileno())
 
 

