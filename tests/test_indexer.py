@@ -235,3 +235,48 @@ def test_killed_build_leaves_old_index_loadable(settings, seeds):
     report = _svc(settings).build()
     assert len(report.added) == 400
     assert not list(settings.index_dir.glob(".tmp-*"))
+
+
+def test_approximate_index_is_stored_appended_and_rebuilt(settings, seeds, monkeypatch):
+    import qabot.ann as ann_mod
+
+    settings = settings.model_copy(update={"vector_index": "ivf"})
+    for i in range(120):
+        write(seeds / f"doc{i:03}.txt", f"Doc {i}\nTopic word{i} appears here with filler{i}.")
+    svc = _svc(settings)
+    svc.build()
+    folder = settings.index_dir / svc.index_version
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["ann"]["kind"] == "ivf" and (folder / "faiss.index").exists()
+    assert svc.ask("word42 filler42").hits[0].chunk.source == "doc042.txt"
+
+    # Adding a document appends to the trained index instead of training a new one.
+    trained = []
+    real_build = ann_mod.build_index
+    monkeypatch.setattr(
+        ann_mod, "build_index", lambda v, *, kind: trained.append(kind) or real_build(v, kind=kind)
+    )
+    write(seeds / "zzz.txt", "Zeta\nA brand new volcano document.")
+    svc.build()
+    assert trained == []
+    assert svc.ask("brand new volcano").hits[0].chunk.source == "zzz.txt"
+    assert svc.ask("word7 filler7").hits[0].chunk.source == "doc007.txt"
+
+    # A deletion shifts rows: the index is trained again, and the deleted text is gone.
+    (seeds / "doc042.txt").unlink()
+    svc.build()
+    assert trained == ["ivf"]
+    answer = svc.ask("word42 filler42")
+    assert all(h.chunk.source != "doc042.txt" for h in answer.hits)
+    assert svc.ask("word43 filler43").hits[0].chunk.source == "doc043.txt"
+
+
+def test_damaged_approximate_index_names_the_fix(settings, seeds):
+    settings = settings.model_copy(update={"vector_index": "ivf"})
+    for i in range(60):
+        write(seeds / f"doc{i:03}.txt", f"Doc {i}\nTopic word{i}.")
+    svc = _svc(settings)
+    svc.build()
+    (settings.index_dir / svc.index_version / "faiss.index").write_bytes(b"garbage")
+    with pytest.raises(IndexCorruptError, match="rebuild"):
+        _svc(settings).ask("word1")

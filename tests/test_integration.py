@@ -22,7 +22,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def real_settings(tmp_path, seeds):
     shutil.copy(SEED, seeds / SEED.name)
-    return Settings(seeds_dir=seeds, index_dir=tmp_path / "index")
+    # The ONNX export (~10 s) is exercised once, by the CLI process test.
+    return Settings(seeds_dir=seeds, index_dir=tmp_path / "index", onnx_query=False)
 
 
 def test_seed_question_answered_with_sybiha_sentence_first(real_settings, minilm):
@@ -70,3 +71,20 @@ def test_cli_process_answers_from_seeds(real_settings):
     payload = json.loads(result.stdout)
     assert "Sybiha" in payload["answer"]
     assert payload["results"][0]["source"] == SEED.name
+    assert (real_settings.index_dir / "onnx" / "model.onnx").exists()
+
+    # The second ask uses the ONNX export: same answer, and torch is never imported.
+    probe = (
+        "import sys, json; from qabot.cli import main; sys.argv = ['qabot', 'ask', "
+        f"{SEED_QUESTION!r}, '--json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(m for m in ('torch', 'sentence_transformers', 'transformers') "
+        "if m in sys.modules)))"
+    )
+    again = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 0, again.stderr
+    *answer_lines, modules = again.stdout.strip().splitlines()
+    assert json.loads("\n".join(answer_lines)) == payload
+    assert json.loads(modules) == []
