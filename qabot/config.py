@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     # the cosine of the best dense match in every retrieval mode.
     score_threshold: float | None = Field(None, ge=-1.0, le=1.0)
     retrieval_mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
-    lexical_weight: float = Field(0.3, ge=0.0, le=1.0, description="BM25 share in hybrid")
+    lexical_weight: float = Field(0.5, ge=0.0, le=1.0, description="BM25 share in hybrid")
     max_question_chars: int = Field(1000, ge=10)
 
     # Telegram

@@ -150,6 +150,14 @@ class LexicalIndex:
         n = self._bm25.scores["num_docs"]
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
+    def term_idf(self, term: str) -> float:
+        """The idf of an analysed term; a term the corpus lacks gets the highest possible."""
+        term_id = self._bm25.vocab_dict.get(term)
+        if term_id is None:
+            n = max(self.n_rows, 1)
+            return math.log(1 + (n - 1 + 0.5) / 1.5)
+        return self._idf(term_id)
+
     def search(self, question: str, k: int) -> LexicalResult:
         terms = list(dict.fromkeys(analyze(question)))
         vocab = self._bm25.vocab_dict

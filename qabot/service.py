@@ -153,8 +153,8 @@ class QAService:
     ) -> Answer:
         """Passages and the answer sentence from a retrieval (the threshold from settings
         unless given)."""
-        data = self._index().data
-        ranked = [(data.chunk(c.row), c.dense) for c in retrieval.candidates]
+        loaded = self._index()
+        ranked = [(loaded.data.chunk(c.row), c.dense) for c in retrieval.candidates]
         return make_answer(
             question=question,
             qvec=qvec,
@@ -163,6 +163,7 @@ class QAService:
             k=k,
             threshold=self.settings.score_threshold if threshold is None else threshold,
             embedder=self.embedder,
+            lexical=loaded.retriever.lexical,
         )
 
     # -- the index ---------------------------------------------------------------------------

@@ -1,0 +1,122 @@
+"""The answer sentence and "not found": fast rules with the hashing embedder, the seed with the
+real model (slow)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from qabot.answering import best_sentence, make_answer, term_overlap
+from qabot.config import Settings
+from qabot.embedders.hashing import HashingEmbedder
+from qabot.lexical import LexicalIndex
+from qabot.types import Chunk
+from tests.conftest import SEED, SEED_QUESTION
+
+TEXT = (
+    "The bridge was designed by a local firm. "
+    "Construction began in 1932 and ended in 1937. "
+    "It is painted International Orange."
+)
+CHUNK = Chunk("d", "Golden Gate", "d.txt", 0, len(TEXT), TEXT)
+
+
+def test_term_overlap_weighs_rare_words_more():
+    lexical = LexicalIndex.build([TEXT, "The bridge is long.", "A bridge over water."])
+    question = "When did construction of the bridge begin?"
+    rare = term_overlap(question, "Construction began in 1932.", lexical)
+    common = term_overlap(question, "The bridge is red.", lexical)
+    assert rare > common > 0
+    assert term_overlap("the of and", "anything", lexical) == 0.0
+
+
+def test_best_sentence_finds_the_one_sharing_the_questions_words():
+    embedder = HashingEmbedder()
+    question = "When did construction begin?"
+    start, end = best_sentence(question, embedder.embed_query(question), CHUNK, embedder)
+    assert TEXT[start:end] == "Construction began in 1932 and ended in 1937."
+
+
+def test_one_sentence_chunk_is_its_own_answer():
+    chunk = Chunk("d", "t", "d.txt", 0, 11, "Just words.")
+    embedder = HashingEmbedder()
+    assert best_sentence("x", embedder.embed_query("x"), chunk, embedder) == (0, 11)
+
+
+def _answer(confidence, ranked_score=0.9):
+    embedder = HashingEmbedder()
+    return make_answer(
+        question="q",
+        qvec=embedder.embed_query("q"),
+        ranked=[(CHUNK, ranked_score)],
+        confidence=confidence,
+        k=3,
+        threshold=0.5,
+        embedder=embedder,
+    )
+
+
+def test_not_found_follows_the_confidence_not_the_fused_order():
+    low = _answer(0.4)
+    assert not low.found and low.hits == [] and low.best_score == pytest.approx(0.4)
+    assert _answer(0.6, ranked_score=0.1).found
+    assert not _answer(None).found
+
+
+# -- the seed, with the real model -----------------------------------------------------------
+IN_SCOPE = [
+    SEED_QUESTION,
+    "What did Rutte say about the trajectory of the war?",
+    "How much security assistance did the allies commit to Ukraine for 2024?",
+    "Where is the new NATO command for Ukraine based?",
+]
+OUT_OF_SCOPE = [
+    "How long should sourdough bread proof before baking?",
+    "What is the boiling point of water at sea level?",
+    "Who won the 2018 FIFA World Cup?",
+    "How do I reset a forgotten iPhone passcode?",
+    "What is the capital of Australia?",
+    "How many legs does a spider have?",
+    "What is a good recipe for chocolate chip cookies?",
+    "Who wrote Pride and Prejudice?",
+    "How does photosynthesis work in plants?",
+    "What is the best way to learn to play the guitar?",
+]
+
+
+@pytest.fixture(scope="module")
+def seed_service(tmp_path_factory, minilm):
+    from qabot.service import QAService
+
+    root = tmp_path_factory.mktemp("seed")
+    (root / "seeds").mkdir()
+    shutil.copy(SEED, root / "seeds" / SEED.name)
+    # Default settings (hybrid, the MiniLM threshold); the ONNX export is tested elsewhere.
+    settings = Settings(seeds_dir=root / "seeds", index_dir=root / "index", onnx_query=False)
+    service = QAService(settings, embedder=minilm)
+    service.build()
+    return service
+
+
+@pytest.mark.slow
+def test_seed_question_gets_the_sybiha_sentence_first_in_hybrid(seed_service):
+    assert seed_service.settings.retrieval_mode == "hybrid"
+    answer = seed_service.ask(SEED_QUESTION)
+    assert answer.found
+    assert "Sybiha" in answer.sentence and "NATO-Ukraine Council" in answer.sentence
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", IN_SCOPE)
+def test_seed_questions_are_answered(seed_service, question):
+    assert seed_service.ask(question).found
+
+
+@pytest.mark.slow
+def test_out_of_scope_questions_are_not_found(seed_service):
+    answers = {q: seed_service.ask(q) for q in OUT_OF_SCOPE}
+    wrongly = {q: round(a.best_score, 3) for q, a in answers.items() if a.found}
+    assert not wrongly, f"answered though out of scope: {wrongly}"
+    assert np.isfinite([a.best_score for a in answers.values()]).all()
