@@ -187,7 +187,7 @@ def _local_id(doc_id: str) -> str:
 def ask_one(service, question: str, *, k: int) -> Outcome:
     """Ask like `QAService.ask` does, but keep the ranking whatever the threshold says."""
     t0 = time.perf_counter()
-    qvec = service.embedder.embed_query(question)
+    qvec = service.query_embedder.embed_query(question)
     # Enough chunks for 10 distinct documents even when documents have many chunks.
     retrieval = service.retrieve(question, qvec, n=max(k * 3 + 5, 40))
     answer = service.answer(question, qvec, retrieval, k=k, threshold=-math.inf)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qabot.lexical import LexicalIndex
-from qabot.retrieval import Retriever, default_threshold
+from qabot.retrieval import GATE_LEXICAL, Retriever, default_threshold
 
 TEXTS = [
     "The Eiffel Tower was finished in 1889 for the World's Fair in Paris.",
@@ -39,7 +39,18 @@ QVEC = np.eye(5, dtype=np.float32)[0]
 def test_dense_mode_ranks_by_cosine():
     r = _retriever([0.2, 0.5, 0.9, 0.4]).retrieve(question="x", qvec=QVEC, n=4, mode="dense")
     assert [c.row for c in r.candidates] == [2, 1, 3, 0]
-    assert r.confidence == pytest.approx(0.9)
+    assert r.confidence == pytest.approx(0.9)  # no word in common: the cosine alone
+
+
+def test_confidence_is_the_same_number_in_every_mode():
+    ret = _retriever([0.2, 0.5, 0.9, 0.4])
+    question = "When was the Eiffel Tower finished?"
+    got = {m: ret.retrieve(question=question, qvec=QVEC, n=4, mode=m) for m in ("dense", "lexical")}
+    got["hybrid"] = ret.retrieve(question=question, qvec=QVEC, n=4, mode="hybrid")
+    r = got["hybrid"]
+    assert 0 < r.lexical_top <= 1
+    assert r.confidence == pytest.approx(0.9 + GATE_LEXICAL * r.lexical_top)
+    assert {round(x.confidence, 6) for x in got.values()} == {round(r.confidence, 6)}
 
 
 def test_lexical_mode_ranks_by_bm25_but_keeps_dense_confidence():
@@ -48,7 +59,7 @@ def test_lexical_mode_ranks_by_bm25_but_keeps_dense_confidence():
     )
     assert r.candidates[0].row == 0
     assert r.candidates[0].dense == pytest.approx(0.2)  # every candidate carries its cosine
-    assert r.confidence == pytest.approx(0.9)  # the threshold's number does not change
+    assert r.dense_top == pytest.approx(0.9)  # the best dense match, not the first shown
 
 
 def test_hybrid_lets_exact_words_break_a_near_tie():
@@ -60,7 +71,7 @@ def test_hybrid_lets_exact_words_break_a_near_tie():
         mode="hybrid",
     )
     assert r.candidates[0].row == 0
-    assert r.confidence == pytest.approx(0.62)
+    assert r.dense_top == pytest.approx(0.62)
 
 
 def test_hybrid_keeps_the_dense_ranking_when_lexical_has_nothing_to_say():
