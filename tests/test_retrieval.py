@@ -128,3 +128,23 @@ def test_service_uses_the_embedder_default_unless_set(settings):
     unset = settings.model_copy(update={"score_threshold": None})
     assert QAService(unset).settings.score_threshold == default_threshold("hashing", "")
     assert QAService(settings).settings.score_threshold == pytest.approx(0.1)
+
+
+def test_an_english_only_model_leaves_cyrillic_questions_to_bm25():
+    texts = ["Київ стоїть на Дніпрі.", "Львів має оперний театр.", "Одеса стоїть біля моря."]
+    vectors = np.eye(3, 4, dtype=np.float32)
+
+    def search(qvec, k):  # dense noise: the wrong city first
+        return [(2, 0.9), (0, 0.5), (1, 0.4)][:k]
+
+    ret = Retriever(vectors=vectors, dense_search=search, lexical=LexicalIndex.build(texts))
+    question = "Де стоїть Київ?"
+    english_only = Calibration(0.5, latin_only=True)
+    assert (
+        ret.retrieve(question=question, qvec=QVEC[:4], n=3, calib=english_only).candidates[0].row
+        == 0
+    )
+    multilingual = Calibration(0.5)
+    assert ret.retrieve(question=question, qvec=QVEC[:4], n=3, calib=multilingual).candidates[
+        0
+    ].row in (0, 2)
