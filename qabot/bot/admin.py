@@ -13,7 +13,14 @@ from telegram.error import BadRequest
 
 from qabot.bot import uploads
 from qabot.bot.messages import Html, text
-from qabot.bot.state import Context, reply, state_of, user_language, working
+from qabot.bot.state import (
+    Context,
+    refuse_unless_allowed,
+    reply,
+    state_of,
+    user_language,
+    working,
+)
 from qabot.errors import IndexLockedError, QabotError
 from qabot.service import QAService
 from qabot.types import BuildReport
@@ -22,10 +29,9 @@ from qabot.types import BuildReport
 async def _require_admin(update: Update, context: Context) -> bool:
     state = state_of(context)
     lang = user_language(update)
-    user, chat = update.effective_user, update.effective_chat
-    if not state.access.may_ask(user.id, chat.id):
-        await reply(update, text("not_allowed", lang, user_id=user.id))
+    if not await refuse_unless_allowed(update, state, lang):
         return False
+    user = update.effective_user
     if not state.access.is_admin(user.id):
         await reply(update, text("admin_only", lang, user_id=user.id))
         return False

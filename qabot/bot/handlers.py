@@ -19,7 +19,15 @@ from qabot.bot.buttons import index_tag
 from qabot.bot.callbacks import answer_keyboard
 from qabot.bot.formatting import Block, answer_blocks, escape, render_messages
 from qabot.bot.messages import Html, plain, text
-from qabot.bot.state import Context, reply, search, state_of, user_language, working
+from qabot.bot.state import (
+    Context,
+    refuse_unless_allowed,
+    reply,
+    search,
+    state_of,
+    user_language,
+    working,
+)
 from qabot.errors import IndexMissingError, QuestionError
 from qabot.service import QAService
 
@@ -63,11 +71,10 @@ async def ask_command(update: Update, context: Context) -> None:
 async def answer(update: Update, context: Context, question: str) -> None:
     """Check, search, and reply with the answer and its buttons."""
     state = state_of(context)
-    user, chat = update.effective_user, update.effective_chat
     lang = user_language(update)
-    if not state.access.may_ask(user.id, chat.id):
-        await reply(update, text("not_allowed", lang, user_id=user.id))
+    if not await refuse_unless_allowed(update, state, lang):
         return
+    user, chat = update.effective_user, update.effective_chat
     normalized = " ".join(question.split())
     if not normalized:
         await reply(update, text("empty_question", lang))
@@ -107,14 +114,9 @@ async def start(update: Update, context: Context) -> None:
     """/start: what the bot knows, with example questions."""
     state = state_of(context)
     lang = user_language(update)
-    user, chat = update.effective_user, update.effective_chat
-    if not state.access.may_ask(user.id, chat.id):
-        await reply(update, text("not_allowed", lang, user_id=user.id))
+    if not await refuse_unless_allowed(update, state, lang):
         return
-    try:
-        docs = await asyncio.to_thread(_documents, state.service)
-    except IndexMissingError:
-        docs = []
+    docs = await _documents(state.service)
     if not docs:
         await reply(update, text("start_empty", lang))
         return
@@ -125,9 +127,17 @@ async def start(update: Update, context: Context) -> None:
     )
 
 
-def _documents(service: QAService) -> list[tuple[str, str, int]]:
-    service.reload_if_changed()
-    return service.documents()
+async def _documents(service: QAService) -> list[tuple[str, str, int]]:
+    """The index's documents (none before the first build), off the event loop."""
+
+    def load() -> list[tuple[str, str, int]]:
+        service.reload_if_changed()
+        return service.documents()
+
+    try:
+        return await asyncio.to_thread(load)
+    except IndexMissingError:
+        return []
 
 
 async def help_command(update: Update, context: Context) -> None:
@@ -139,14 +149,9 @@ async def sources(update: Update, context: Context) -> None:
     """/sources: the documents in the index, split over several messages if many."""
     state = state_of(context)
     lang = user_language(update)
-    user, chat = update.effective_user, update.effective_chat
-    if not state.access.may_ask(user.id, chat.id):
-        await reply(update, text("not_allowed", lang, user_id=user.id))
+    if not await refuse_unless_allowed(update, state, lang):
         return
-    try:
-        docs = await asyncio.to_thread(_documents, state.service)
-    except IndexMissingError:
-        docs = []
+    docs = await _documents(state.service)
     if not docs:
         await reply(update, text("no_index", lang))
         return

@@ -16,7 +16,7 @@ from telegram.ext import ContextTypes
 
 from qabot.bot.access import Access
 from qabot.bot.buttons import QuestionMemory
-from qabot.bot.messages import language_of
+from qabot.bot.messages import language_of, text
 from qabot.bot.ratelimit import QuestionLimiter
 from qabot.config import Settings
 from qabot.service import QAService
@@ -68,6 +68,16 @@ async def reply(update: Update, html: str | list[str], markup=None) -> Message:
             reply_markup=markup if i == len(texts) - 1 else None,
         )
     return sent
+
+
+async def refuse_unless_allowed(update: Update, state: BotState, lang: str) -> bool:
+    """True when this user may ask here; otherwise send the refusal (with their id, nothing from
+    the documents) and return False."""
+    user, chat = update.effective_user, update.effective_chat
+    if state.access.may_ask(user.id, chat.id if chat else None):
+        return True
+    await reply(update, text("not_allowed", lang, user_id=user.id))
+    return False
 
 
 @contextlib.asynccontextmanager
