@@ -41,6 +41,9 @@ def main() -> None:
     )
     ap.add_argument("--adds", type=int, default=3, help="documents added one by one per size")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--vector-index", help="QABOT_VECTOR_INDEX for the adds (auto, flat, ivf, hnsw)"
+    )
     args = ap.parse_args()
 
     benchlib.header("incremental update: one document added to an index of N chunks")
@@ -59,7 +62,9 @@ def main() -> None:
         )
         with tempfile.TemporaryDirectory(prefix="bench-incr-") as tmp:
             workdir = benchlib.copy_workdir(base, Path(tmp) / "w")
-            service = QAService(benchlib.settings_for(workdir, embedder=name), embedder=emb)
+            extra = {"vector_index": args.vector_index} if args.vector_index else {}
+            settings = benchlib.settings_for(workdir, embedder=name, **extra)
+            service = QAService(settings, embedder=emb)
             service.ask("warm up: load the index like a running bot")
             n_before = int(service.status().chunks)
             runs = []

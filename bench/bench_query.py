@@ -56,8 +56,8 @@ def main() -> None:
     ap.add_argument("--modes", default="dense,lexical,hybrid")
     ap.add_argument(
         "--query-paths",
-        default="onnx,st",
-        help="onnx: the service's choice (its ONNX export when present); st: onnx_query=False",
+        default="auto,st",
+        help="auto: the service's choice (its ONNX export when present); st: onnx_query=False",
     )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--profile", type=Path, help="pyinstrument HTML profile of the hybrid asks")
