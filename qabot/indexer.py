@@ -43,11 +43,12 @@ def chunking_params(options: BuildOptions, embedder: Embedder) -> ChunkParams:
     )
 
 
-def _chunking_manifest(params: ChunkParams) -> dict:
+def _chunking_manifest(options: BuildOptions) -> dict:
+    """What decides the chunks, besides the model (recorded on its own as model_id). Built from
+    settings alone, so a build with nothing to do never loads the model."""
     return {
-        "max_tokens": params.max_tokens,
-        "overlap": params.overlap,
-        "model_max_tokens": params.model_max_tokens,
+        "chunk_tokens": options.chunk_tokens,
+        "overlap": options.chunk_overlap,
         "splitter": "sentencex+lines/1",
     }
 
@@ -78,8 +79,7 @@ def build(
         scan = scan_folder(options.seeds_dir)
         report.skipped.extend(scan.skipped)
         old = None if full else _load_previous(store)
-        params = chunking_params(options, embedder)
-        chunking = _chunking_manifest(params)
+        chunking = _chunking_manifest(options)
         if old is not None and (
             old.model_id != embedder.model_id or old.manifest.get("chunking") != chunking
         ):
@@ -136,6 +136,7 @@ def build(
             report.seconds = time.perf_counter() - t0
             return report
 
+        params = chunking_params(options, embedder)  # loads the model: only when embedding
         new_chunks: dict[str, list[Chunk]] = {}
         for doc in to_embed:
             new_chunks[doc.doc_id] = chunk_document(doc, params, embedder.count_tokens)
@@ -175,8 +176,8 @@ def build(
             "skipped": report.skipped,
             "lexical": ANALYZER,
         }
-        # BM25 is rebuilt from all chunk texts on every build: ~N s per 100k chunks, small next
-        # to embedding even the changed documents (bench/RESULTS-quality.md).
+        # BM25 is rebuilt from all chunk texts on every build. Cheap at 10k chunks (~1 s), but
+        # ~15 s at 100k, the bulk of adding one document there (bench/RESULTS-speed.md).
         lexical = build_lexical(docs, all_chunks)
         ann_index = _vector_index(old, plan, all_vectors, setting=options.ann)
         manifest["ann"] = ann.describe(ann_index) if ann_index is not None else {"kind": "flat"}

@@ -280,3 +280,20 @@ def test_damaged_approximate_index_names_the_fix(settings, seeds):
     (settings.index_dir / svc.index_version / "faiss.index").write_bytes(b"garbage")
     with pytest.raises(IndexCorruptError, match="rebuild"):
         _svc(settings).ask("word1")
+
+
+def test_build_with_nothing_to_do_never_touches_the_model(settings, seeds):
+    class Watched(HashingEmbedder):
+        touched = 0
+
+        @property
+        def max_tokens(self):
+            Watched.touched += 1
+            return super().max_tokens
+
+    write(seeds / "a.txt", "A\nAlpha text.")
+    _svc(settings, Watched()).build()
+    Watched.touched = 0
+    report = _svc(settings, Watched()).build()
+    assert report.chunks_embedded == 0
+    assert Watched.touched == 0  # for a real model, reading max_tokens loads it (seconds)

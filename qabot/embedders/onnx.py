@@ -88,6 +88,11 @@ def export_onnx(st_model_dir_or_name: str, out_dir: Path, *, opset: int = 17) ->
     st, load_from = _load_for_export(st_model_dir_or_name)
     plan = _plan(st, st_model_dir_or_name)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    # mkdtemp makes the folder 0700; the export must be readable like the rest of the index
+    # (a bot running as another user would otherwise silently fall back to the slow path).
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)
     try:
         _write_export(st, plan, tmp, opset=opset)
         plan["max_abs_diff"] = _verify(st, tmp, plan, st_model_dir_or_name)
