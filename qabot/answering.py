@@ -83,8 +83,8 @@ def make_answer(
     embedder: Embedder,
     lexical: LexicalIndex | None = None,
 ) -> Answer:
-    """`ranked` is best first, each chunk with its dense cosine; `confidence` (the best dense
-    cosine) decides "not found", whatever order fusion put the chunks in."""
+    """`ranked` is best first, each chunk with its dense cosine; `confidence` (`Retrieval.confidence`:
+    the best dense cosine plus a share of the best BM25 match) decides "not found", whatever order fusion put the chunks in."""
     best = confidence
     if best is None or best < threshold:
         return Answer(question=question, found=False, best_score=best)

@@ -31,8 +31,8 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk. `score` is cosine similarity for dense search (the threshold applies to
-    it); `rank` starts at 1."""
+    """A retrieved chunk. `score` is its dense cosine similarity to the question (whatever order
+    fusion gave it); `rank` starts at 1."""
 
     chunk: Chunk
     score: float
@@ -53,7 +53,9 @@ class Answer:
     question: str
     found: bool
     hits: list[Hit] = field(default_factory=list)
-    best_score: float | None = None  # the top score even when not found, for tuning thresholds
+    # The confidence the threshold was compared with (best cosine + a share of the best BM25
+    # match, see qabot/retrieval.py), also when not found, for tuning thresholds.
+    best_score: float | None = None
 
     @property
     def sentence(self) -> str | None:
