@@ -290,3 +290,54 @@ def test_other_format_is_a_mismatch(tmp_path):
     assert not is_exported(folder)
     with pytest.raises(IndexMismatchError, match="export it again"):
         OnnxQueryEmbedder(folder, model_id="m")
+
+
+def model_copy(tmp_path: Path, name: str, prompts: dict[str, str] | None = None) -> Path:
+    """The packaged MiniLM under another folder name, optionally declaring prompts."""
+    folder = tmp_path / name
+    shutil.copytree(model_path(), folder)
+    if prompts is not None:
+        config_file = folder / "config_sentence_transformers.json"
+        config = json.loads(config_file.read_text())
+        config["prompts"] = prompts
+        config_file.write_text(json.dumps(config))
+    return folder
+
+
+@pytest.mark.slow
+def test_e5_models_get_their_query_and_passage_prefixes(tmp_path, st_model):
+    """E5 models need "query: "/"passage: "; hub copies often do not declare them as prompts."""
+    from qabot.embedders.st import SentenceTransformerEmbedder
+
+    folder = model_copy(tmp_path, "multilingual-e5-small")
+    emb = SentenceTransformerEmbedder(str(folder))
+    assert emb.prompts == ("query: ", "passage: ")
+    texts = [*ENGLISH[:2], UKRAINIAN[0]]
+
+    def ref(prefix: str) -> np.ndarray:
+        return st_model.encode(
+            [prefix + t for t in texts], normalize_embeddings=True, convert_to_numpy=True
+        )
+
+    assert_close(np.vstack([emb.embed_query(t) for t in texts]), ref("query: "))
+    assert_close(emb.embed_passages(texts), ref("passage: "))
+    # The prefix takes word pieces from what the model reads of a passage.
+    assert emb.max_tokens == 254 - len(
+        st_model.tokenizer("passage: ", add_special_tokens=False)["input_ids"]
+    )
+
+    # The ONNX query path applies the same prefixes, and checks both at export.
+    exported = OnnxQueryEmbedder(export_onnx(str(folder), tmp_path / "onnx"), model_id="m")
+    assert_close(np.vstack([exported.embed_query(t) for t in texts]), ref("query: "))
+    assert_close(exported.embed_passages(texts), ref("passage: "))
+    assert exported.max_tokens == emb.max_tokens
+
+
+@pytest.mark.slow
+def test_prompts_declared_by_the_model_win_and_plain_models_get_none(tmp_path):
+    from qabot.embedders.st import SentenceTransformerEmbedder
+
+    declared = model_copy(tmp_path, "e5-custom", {"query": "Q: ", "document": "D: "})
+    assert SentenceTransformerEmbedder(str(declared)).prompts == ("Q: ", "D: ")
+    assert SentenceTransformerEmbedder(str(model_copy(tmp_path, "plain"))).prompts == ("", "")
+    assert SentenceTransformerEmbedder("all-MiniLM-L6-v2").prompts == ("", "")

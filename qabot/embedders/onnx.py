@@ -164,9 +164,9 @@ def _plan(st: Any, name: str) -> dict[str, Any]:
     if "sentence_embedding" in str(getattr(transformer, "module_output_name", "")):
         raise _refuse(name, "its transformer pools inside the model")
 
-    prompt = ""
-    if st.default_prompt_name:
-        prompt = st.prompts.get(st.default_prompt_name, "")
+    from qabot.embedders.st import resolve_model, resolve_prompts
+
+    prompt, passage_prompt = resolve_prompts(st, resolve_model(name)[1])
     poolings = [m for m in st if type(m).__name__ == "Pooling"]
     if len(poolings) != 1:
         raise _refuse(name, f"it has {len(poolings)} Pooling modules, expected one")
@@ -174,7 +174,7 @@ def _plan(st: Any, name: str) -> dict[str, Any]:
     modes = (
         [pooling.pooling_mode] if isinstance(pooling.pooling_mode, str) else pooling.pooling_mode
     )
-    if prompt and not pooling.include_prompt:
+    if (prompt or passage_prompt) and not pooling.include_prompt:
         raise _refuse(name, "its pooling excludes the prompt tokens, which the export cannot track")
 
     features = _tokenize(st, ["probe"])
@@ -195,7 +195,8 @@ def _plan(st: Any, name: str) -> dict[str, Any]:
         "modules": kinds,
         "normalize": True,  # always, in the graph: the Embedder contract is unit vectors
         "do_lower_case": bool(getattr(transformer, "do_lower_case", False)),  # in tokenizer.json
-        "prompt": prompt,
+        "prompt": prompt,  # before questions
+        "passage_prompt": passage_prompt,  # before passages and answer sentences
         "inputs": inputs,
         "output": "sentence_embedding",
         "pad_id": int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0),
@@ -285,9 +286,14 @@ def _verify(st: Any, folder: Path, plan: dict[str, Any], name: str) -> float:
     _write_json(folder / CONFIG_FILE, plan)
     onnx = OnnxQueryEmbedder(folder, model_id="verify")
     texts = list(_PROBE_TEXTS)
-    ref = st.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    ref = st.encode(texts, prompt=plan["prompt"], normalize_embeddings=True, convert_to_numpy=True)
     got = np.vstack([onnx.embed_query(t) for t in texts])
     diff = float(np.abs(got - ref).max())
+    if plan["passage_prompt"] != plan["prompt"]:
+        ref = st.encode(
+            texts, prompt=plan["passage_prompt"], normalize_embeddings=True, convert_to_numpy=True
+        )
+        diff = max(diff, float(np.abs(onnx.embed_passages(texts) - ref).max()))
     if not diff < EXPORT_TOLERANCE:
         raise _refuse(
             name, f"the export differs from the model by {diff:.2g} (> {EXPORT_TOLERANCE})"
@@ -430,8 +436,15 @@ class OnnxQueryEmbedder:
 
     @property
     def max_tokens(self) -> int:
-        # max_seq_length counts the special tokens ([CLS], [SEP]) the post-processor adds.
-        return int(self.config["max_seq_length"]) - self._tokenizer.num_special_tokens_to_add(False)
+        # max_seq_length counts the special tokens ([CLS], [SEP]) the post-processor adds, and
+        # the passage prefix.
+        prompt = self.config.get("passage_prompt", self.config["prompt"])
+        prefix = self.count_tokens([prompt])[0] if prompt else 0
+        return (
+            int(self.config["max_seq_length"])
+            - self._tokenizer.num_special_tokens_to_add(False)
+            - prefix
+        )
 
     @cached_property
     def _counting_tokenizer(self):  # -> Tokenizer without truncation, for count_tokens only
@@ -447,8 +460,7 @@ class OnnxQueryEmbedder:
         encodings = self._counting_tokenizer.encode_batch(texts, add_special_tokens=False)
         return [len(e.ids) for e in encodings]
 
-    def _run(self, texts: list[str]) -> np.ndarray:
-        prompt = self.config["prompt"]
+    def _run(self, texts: list[str], prompt: str) -> np.ndarray:
         encodings = self._tokenizer.encode_batch([prompt + t for t in texts])
         width = max(len(e.ids) for e in encodings)
         # Right-pad to the batch's longest; the attention mask keeps pads out of attention and pooling.
@@ -475,10 +487,12 @@ class OnnxQueryEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            out[idx] = self._run([texts[i] for i in idx])
+            # Exports made before passage prompts existed used one prompt for both.
+            prompt = self.config.get("passage_prompt", self.config["prompt"])
+            out[idx] = self._run([texts[i] for i in idx], prompt)
             if on_batch:
                 on_batch(len(idx))
         return normalize(out)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return normalize(self._run([text])[0])
+        return normalize(self._run([text], self.config["prompt"])[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 
@@ -12,6 +13,25 @@ from qabot.embedders.base import ProgressCallback, normalize
 from qabot.errors import ConfigError
 
 PACKAGED = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+# The E5 family (intfloat/e5-*, multilingual-e5-*) was trained with "query: " / "passage: " in
+# front of every text and loses accuracy without them; not every copy on the hub declares them
+# as sentence-transformers prompts, so the name decides when the model's config does not.
+_E5_NAME = re.compile(r"(^|[/_-])(multilingual-)?e5([_-]|$)", re.IGNORECASE)
+_PASSAGE_PROMPT_NAMES = ("passage", "document", "corpus")
+
+
+def resolve_prompts(st, name: str) -> tuple[str, str]:
+    """(query prefix, passage prefix) for a loaded `SentenceTransformer`: its own prompts named
+    "query" and "passage"/"document"/"corpus" when it declares them, E5's prefixes for an E5 model
+    that does not, else its default prompt (usually none) for both."""
+    prompts = dict(getattr(st, "prompts", None) or {})
+    default = prompts.get(st.default_prompt_name, "") if st.default_prompt_name else ""
+    # sentence-transformers 5 fills in empty "query" and "document" prompts: empty = undeclared.
+    query = prompts.get("query") or None
+    passage = next((prompts[k] for k in _PASSAGE_PROMPT_NAMES if prompts.get(k)), None)
+    if query is None and passage is None and _E5_NAME.search(Path(name).name or name):
+        return "query: ", "passage: "
+    return (default if query is None else query), (default if passage is None else passage)
 
 
 def resolve_model(name: str) -> tuple[str, str]:
@@ -57,6 +77,11 @@ class SentenceTransformerEmbedder:
                 "set QABOT_MODEL to an installed model name or a local folder"
             ) from exc
 
+    @cached_property
+    def prompts(self) -> tuple[str, str]:
+        """(query prefix, passage prefix), see `resolve_prompts`."""
+        return resolve_prompts(self.model, self._name)
+
     @property
     def dim(self) -> int:
         model = self.model
@@ -68,8 +93,10 @@ class SentenceTransformerEmbedder:
 
     @property
     def max_tokens(self) -> int:
-        # max_seq_length counts [CLS] and [SEP]; past it the model silently truncates.
-        return int(self.model.max_seq_length) - 2
+        # max_seq_length counts [CLS] and [SEP] and the passage prefix; past it the model
+        # silently truncates.
+        prefix = self.count_tokens([self.prompts[1]])[0] if self.prompts[1] else 0
+        return int(self.model.max_seq_length) - 2 - prefix
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         if not texts:
@@ -88,7 +115,11 @@ class SentenceTransformerEmbedder:
             batch = texts[start : start + batch_size]
             parts.append(
                 self.model.encode(
-                    batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+                    batch,
+                    prompt=self.prompts[1],
+                    batch_size=batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
                 )
             )
             if on_batch:
@@ -96,5 +127,7 @@ class SentenceTransformerEmbedder:
         return normalize(np.vstack(parts))
 
     def embed_query(self, text: str) -> np.ndarray:
-        vec = self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+        vec = self.model.encode(
+            [text], prompt=self.prompts[0], normalize_embeddings=True, convert_to_numpy=True
+        )[0]
         return normalize(vec)
