@@ -245,7 +245,7 @@ def index_status(
             out.print(f"No index yet. {len(st.new)} documents waiting: run `qabot index build`.")
             return
         out.print(f"Documents: {st.documents}\nChunks: {st.chunks}\nModel: {st.model_id}")
-        out.print(f"Size on disk: {st.size_bytes / 2**20:.1f} MiB\nBuilt: {st.built_at}")
+        out.print(f"Size on disk: {st.size_text}\nBuilt: {st.built_at}")
         for label, names in (("new", st.new), ("changed", st.changed), ("deleted", st.deleted)):
             for name in names:
                 out.print(f"  {label}: {escape(name)}")

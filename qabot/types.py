@@ -121,3 +121,14 @@ class IndexStatus:
     changed: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def size_text(self) -> str:
+        """The size on disk for people: "840 KiB", "22.4 MiB", "1.47 GiB"."""
+        size = float(self.size_bytes)
+        for unit in ("bytes", "KiB", "MiB"):
+            if size < 1024:
+                decimals = 1 if unit == "MiB" and size < 100 else 0
+                return f"{size:.{decimals}f} {unit}"
+            size /= 1024
+        return f"{size:.2f} GiB"

@@ -91,6 +91,7 @@ def test_index_add_status_and_incremental(env, tmp_path):
     extra = write(tmp_path / "inbox" / "volcano.md", "# Volcanoes\nEtna erupted in May.")
     status = _run("index", "status")
     assert "Documents: 2" in status.output and "Up to date" in status.output
+    assert re.search(r"Size on disk: [1-9]\d* KiB", status.output)  # small, but never "0.0 MiB"
     result = _run("index", "add", str(extra))
     assert result.exit_code == 0, result.output
     assert "1 added" in result.output and "(1 embedded)" in result.output

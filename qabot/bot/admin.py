@@ -85,7 +85,7 @@ async def stats(update: Update, context: Context) -> None:
             user_language(update),
             documents=status.documents,
             chunks=status.chunks,
-            size=f"{status.size_bytes / 1024 / 1024:.1f} MB",
+            size=status.size_text,
             model=status.model_id or "-",
             uptime=f"{uptime // 3600}h {uptime % 3600 // 60}m {uptime % 60}s",
             answered=state.answered,
