@@ -109,9 +109,10 @@ def _highlight(passage: str, sentence: str) -> str:
 
 def _print_answer(answer: Answer, threshold: float) -> None:
     if not answer.found:
-        best = "" if answer.best_score is None else f" (best match scored {answer.best_score:.2f})"
+        # Three decimals: a near miss must not read "scored 0.52, below the threshold 0.52".
+        best = "" if answer.best_score is None else f" (best match scored {answer.best_score:.3f})"
         out.print(
-            f"Not found in the documents: nothing scored above the threshold {threshold:.2f}{best}."
+            f"Not found in the documents: nothing scored above the threshold {threshold:.3f}{best}."
         )
         return
     for hit in answer.hits:
