@@ -149,6 +149,19 @@ def settings_for(workdir: Path, *, embedder: str, **overrides):
     )
 
 
+def _lexical_current(index_dir: Path) -> bool:
+    """Whether a cached index's BM25 folder is in the format this qabot writes (an older one
+    would be rebuilt from all chunks by the first build, which is not what a bench measures)."""
+    from qabot.lexical import FOLDER, FORMAT
+
+    version = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    try:
+        meta = json.loads((index_dir / version / FOLDER / "qabot.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return meta.get("format") == FORMAT
+
+
 def cached_index(
     *, corpus: Path, chunks: int | None, embedder_name: str, embedder=None, seed: int = 0
 ) -> Path:
@@ -159,7 +172,7 @@ def cached_index(
 
     name = f"{Path(corpus).name}-{chunks or 'all'}-s{seed}-{embedder_name}"
     folder = CACHE / name
-    if (folder / "index" / "CURRENT").is_file():
+    if (folder / "index" / "CURRENT").is_file() and _lexical_current(folder / "index"):
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     emb = embedder or make_embedder(embedder_name)
@@ -262,7 +275,8 @@ def build_stage_timer(embedder) -> StageTimer:
     t.add(indexer, "chunk_document", "chunking (incl. token counting)")
     t.add(embedder, "count_tokens", "  token counting")
     t.add(indexer, "embed_chunks", "embedding (encode)")
-    t.add(indexer, "build_lexical", "BM25 build")
+    t.add(indexer, "update_lexical", "BM25 build")
+    t.add(indexer, "build_lexical", "  BM25 from scratch (all chunks)")
     t.add(ann, "build_index", "ANN build (train + add)")
     t.add(ann, "add_to_index", "ANN append")
     t.add(store.IndexStore, "write", "store write (fsync'd files)")

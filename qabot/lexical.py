@@ -1,4 +1,4 @@
-"""Lexical retrieval: BM25 (bm25s) over the same chunks as the vectors, row i = chunk i.
+"""Lexical retrieval: BM25 over the same chunks as the vectors, row i = chunk i.
 
 Words are lower-cased and stop words dropped. Latin-script words are stemmed with Snowball
 English (PyStemmer). Cyrillic words are cut to their first CYRILLIC_PREFIX letters: PyStemmer has
@@ -9,13 +9,25 @@ Russian, 0.918 prefix-5; squad_uk_mini 0.580 / 0.636 / 0.660.
 Besides scores, a search reports how much of the question the corpus knows at all (`coverage`,
 idf-weighted): a Russian question over an English corpus shares almost no words with it, and
 fusion uses that to keep BM25's arbitrary ranking out of the result.
+
+Why the scoring is written here and not left to bm25s (which it was until format tf-csc/1):
+bm25s stores, per term and chunk, the finished score idf x tf-part, and both parts depend on the
+whole corpus (idf on the number of chunks and the term's document frequency, the tf part on the
+average chunk length). Adding one chunk therefore changes every stored score, and bm25s has no
+update: every build re-analysed and re-indexed all chunks (14.5 s of the 18.7 s it took to add
+one document to a 100k-chunk index, bench/RESULTS-speed.md section 3). This index stores what
+does not change when other chunks come and go - each chunk's raw term counts (a sparse chunks x
+terms matrix, CSC so a term's postings are one slice), the vocabulary and the chunk lengths -
+and applies bm25s's default formula (method "lucene", k1=1.5, b=0.75) at query time. An
+incremental build keeps the reused chunks' rows of the previous version's matrix and analyses
+only the new chunks. tests/test_lexical.py checks the scores against bm25s itself, which stays a
+dependency for that and for its stop word lists.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -27,8 +39,13 @@ log = logging.getLogger("qabot")
 
 # Recorded in the manifest; an index analysed differently is re-analysed on load.
 ANALYZER = "qabot-bm25/1:en-snowball,cyr-prefix5,stop-enplus-ru-uk"
+# How bm25/ is laid out; a folder in another format (e.g. a bm25s folder) is rebuilt on load.
+FORMAT = "tf-csc/1"
 CYRILLIC_PREFIX = 5
 FOLDER = "bm25"
+# bm25s's defaults (BM25(method="lucene", k1=1.5, b=0.75)).
+K1 = 1.5
+B = 0.75
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
@@ -41,20 +58,14 @@ _UK_STOP = """
 """
 
 
-def _bm25s():
-    import bm25s
-
-    # bm25s sets its logger to DEBUG on import and logs every build to stderr.
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return bm25s
-
-
 @cache
 def _stopwords() -> frozenset[str]:
-    _bm25s()
     # The longer English list (question words, auxiliaries): whole-paragraph BM25 hit@1 on
     # xquad_en 0.931 with the short Lucene list, 0.935 with this one.
     from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
+
+    # Importing bm25s sets its logger to DEBUG.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
     return frozenset(STOPWORDS_EN_PLUS) | frozenset(STOPWORDS_RUSSIAN) | frozenset(_UK_STOP.split())
 
@@ -92,6 +103,11 @@ def _term(word: str) -> str:
     return _english_stemmer().stemWord(word)
 
 
+def _idf(df: np.ndarray | int, n: int):
+    # bm25s's lucene idf; never negative, unlike Robertson's.
+    return np.log1p((n - df + 0.5) / (df + 0.5))
+
+
 @dataclass
 class LexicalResult:
     """BM25 candidates for one question: rows (chunk numbers) and scores, best first, plus
@@ -106,77 +122,254 @@ class LexicalResult:
 
 
 class LexicalIndex:
-    """A BM25 index over chunk texts; saved as a folder of arrays next to the vectors."""
+    """A BM25 index over chunk texts; saved as a folder of arrays next to the vectors.
 
-    def __init__(self, retriever, n_rows: int) -> None:
-        self._bm25 = retriever
-        self.n_rows = n_rows
+    Term counts are a CSC matrix (rows = chunks, columns = terms): `data[indptr[t]:indptr[t+1]]`
+    are term t's counts in chunks `rows[indptr[t]:indptr[t+1]]`. Every term occurs somewhere
+    (a term whose chunks are all gone is dropped), so a term's document frequency is its column
+    length and the vocabulary is exactly bm25s's."""
 
+    def __init__(
+        self,
+        *,
+        vocab: list[str],
+        data: np.ndarray,
+        rows: np.ndarray,
+        indptr: np.ndarray,
+        doc_len: np.ndarray,
+        term_id: dict[str, int] | None = None,
+    ) -> None:
+        self.vocab = vocab
+        self._term_id = term_id if term_id is not None else {t: i for i, t in enumerate(vocab)}
+        self._data = data.astype(np.float32, copy=False)
+        self._rows = rows.astype(np.int32, copy=False)
+        self._indptr = indptr.astype(np.int64, copy=False)
+        self.doc_len = doc_len.astype(np.int32, copy=False)
+        self.n_rows = len(doc_len)
+        self._df = np.diff(self._indptr)
+        self._idf_of = _idf(self._df, self.n_rows).astype(np.float32)
+        avgdl = float(self.doc_len.mean()) if self.n_rows and self.doc_len.any() else 1.0
+        # The length part of the tf denominator, per chunk: tf / (tf + k1 (1 - b + b dl/avgdl)).
+        self._norm = (K1 * (1 - B + B * self.doc_len / avgdl)).astype(np.float32)
+        self._tf_part: np.ndarray | None = None
+
+    # -- building ----------------------------------------------------------------------------
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
-        retriever = _bm25s().BM25()
-        tokens = [analyze(t) for t in texts]
-        # bm25s needs one non-empty document to build a vocabulary.
-        retriever.index(tokens if any(tokens) else [[""]], show_progress=False)
-        return cls(retriever, len(texts))
+        return cls.empty().extend(np.zeros(0, dtype=np.int64), texts)
 
+    @classmethod
+    def empty(cls) -> LexicalIndex:
+        z = np.zeros(0, dtype=np.int32)
+        return cls(vocab=[], data=z, rows=z, indptr=np.zeros(1, np.int64), doc_len=z)
+
+    def extend(self, keep: np.ndarray, texts: list[str]) -> LexicalIndex:
+        """A new index whose rows are this one's rows `keep` (in that order), then `texts`.
+        Only `texts` are analysed; the kept rows' counts are copied (O(postings), no Python
+        loop over chunks)."""
+        keep = np.asarray(keep, dtype=np.int64)
+        if len(keep) == self.n_rows and np.array_equal(keep, np.arange(self.n_rows)):
+            kept, vocab, term_id = self, self.vocab, dict(self._term_id)
+        else:
+            kept = self._select_rows(keep)
+            vocab, term_id = kept.vocab, dict(kept._term_id)
+
+        # Count the new chunks' terms; new terms get the next column numbers.
+        doc_rows: list[int] = []
+        cols: list[int] = []
+        lens = np.zeros(len(texts), dtype=np.int32)
+        vocab = list(vocab)
+        for i, text in enumerate(texts):
+            terms = analyze(text)
+            lens[i] = len(terms)
+            for term in terms:
+                col = term_id.get(term)
+                if col is None:
+                    col = term_id[term] = len(vocab)
+                    vocab.append(term)
+                cols.append(col)
+            doc_rows.extend([i] * len(terms))
+        from scipy import sparse
+
+        # COO -> CSC sums the duplicate (chunk, term) pairs: the term counts.
+        block = sparse.coo_array(
+            (np.ones(len(cols), np.float32), (np.array(doc_rows, np.int64), np.array(cols))),
+            shape=(len(texts), len(vocab)),
+        ).tocsc()
+        data, rows, indptr = _append_rows(
+            kept._data,
+            kept._rows,
+            kept._indptr,
+            n_old=kept.n_rows,
+            new_data=block.data,
+            new_rows=block.indices,
+            new_indptr=block.indptr,
+        )
+        return LexicalIndex(
+            vocab=vocab,
+            data=data,
+            rows=rows,
+            indptr=indptr,
+            doc_len=np.concatenate([kept.doc_len, lens]),
+            term_id=term_id,
+        )
+
+    def _select_rows(self, keep: np.ndarray) -> LexicalIndex:
+        """This index restricted to rows `keep`, renumbered 0.. in that order; terms left in no
+        row are dropped (bm25s's vocabulary holds only terms that occur)."""
+        new_row = np.full(self.n_rows, -1, dtype=np.int32)
+        new_row[keep] = np.arange(len(keep), dtype=np.int32)
+        mapped = new_row[self._rows]
+        alive = mapped >= 0
+        col = np.repeat(np.arange(len(self.vocab)), self._df)
+        df = np.bincount(col[alive], minlength=len(self.vocab))
+        used = df > 0
+        indptr = np.zeros(int(used.sum()) + 1, dtype=np.int64)
+        np.cumsum(df[used], out=indptr[1:])
+        vocab = [t for t, u in zip(self.vocab, used.tolist(), strict=True) if u]
+        return LexicalIndex(
+            vocab=vocab,
+            data=self._data[alive],
+            rows=mapped[alive],
+            indptr=indptr,
+            doc_len=self.doc_len[keep],
+        )
+
+    # -- persistence -------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
         folder = Path(folder)
-        self._bm25.save(str(folder), show_progress=False)
-        (folder / "qabot.json").write_text(
-            json.dumps({"analyzer": ANALYZER, "rows": self.n_rows}), encoding="utf-8"
-        )
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, array in self._arrays().items():
+            with (folder / f"{name}.npy").open("wb") as fh:
+                np.save(fh, array, allow_pickle=False)
+        # Terms are \w+ runs, so they contain no newline.
+        (folder / "vocab.txt").write_text("\n".join(self.vocab), encoding="utf-8")
+        meta = {
+            "analyzer": ANALYZER,
+            "format": FORMAT,
+            "rows": self.n_rows,
+            "terms": len(self.vocab),
+        }
+        (folder / "qabot.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "tf_data": self._data,
+            "tf_rows": self._rows,
+            "tf_indptr": self._indptr,
+            "doc_len": self.doc_len,
+        }
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex | None:
-        """The saved index, or None when it is missing or from another analyzer (the caller
-        rebuilds it from the chunk texts)."""
-        bm25s = _bm25s()
+        """The saved index, or None when it is missing, damaged, or from another analyzer or
+        format (the caller rebuilds it from the chunk texts)."""
         folder = Path(folder)
         try:
             meta = json.loads((folder / "qabot.json").read_text(encoding="utf-8"))
-            if meta.get("analyzer") != ANALYZER:
+            if meta.get("analyzer") != ANALYZER or meta.get("format") != FORMAT:
                 return None
-            retriever = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
-        except (OSError, ValueError, KeyError) as exc:
+            arrays = {
+                name: np.load(folder / f"{name}.npy", allow_pickle=False)
+                for name in ("tf_data", "tf_rows", "tf_indptr", "doc_len")
+            }
+            text = (folder / "vocab.txt").read_text(encoding="utf-8")
+            vocab = text.split("\n") if text else []
+            n, indptr = int(meta["rows"]), arrays["tf_indptr"]
+            if (
+                len(vocab) != meta["terms"]
+                or len(arrays["doc_len"]) != n
+                or len(indptr) != len(vocab) + 1
+                or indptr[-1] != len(arrays["tf_data"])
+                or len(arrays["tf_rows"]) != len(arrays["tf_data"])
+            ):
+                raise ValueError("arrays do not match qabot.json")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("BM25 index in %s unusable (%s); rebuilding it", folder, exc)
             return None
-        return cls(retriever, int(meta["rows"]))
+        return cls(
+            vocab=vocab,
+            data=arrays["tf_data"],
+            rows=arrays["tf_rows"],
+            indptr=indptr,
+            doc_len=arrays["doc_len"],
+        )
 
-    def _idf(self, term_id: int) -> float:
-        # The lucene idf bm25s uses, from the term's document frequency (its CSC column length).
-        indptr = self._bm25.scores["indptr"]
-        df = int(indptr[term_id + 1] - indptr[term_id])
-        n = self._bm25.scores["num_docs"]
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+    # -- searching ---------------------------------------------------------------------------
+    def _unseen_idf(self) -> float:
+        # A term the corpus lacks counts as a term seen once: the rarest, so it weighs most.
+        return float(_idf(1, max(self.n_rows, 1)))
 
     def term_idf(self, term: str) -> float:
         """The idf of an analysed term; a term the corpus lacks gets the highest possible."""
-        term_id = self._bm25.vocab_dict.get(term)
-        if term_id is None:
-            n = max(self.n_rows, 1)
-            return math.log(1 + (n - 1 + 0.5) / 1.5)
-        return self._idf(term_id)
+        term_id = self._term_id.get(term)
+        return self._unseen_idf() if term_id is None else float(self._idf_of[term_id])
+
+    def scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 score of every chunk for these (analysed, distinct) terms: bm25s's lucene
+        formula, sum over terms of idf x tf / (tf + k1 (1 - b + b dl/avgdl))."""
+        if self._tf_part is None:
+            # The tf part of every posting is fixed for this version; computed on the first
+            # search (~0.05 s at 100k chunks), not in builds, which never search. Keeps a
+            # search as cheap as bm25s's: one multiply and one add per posting.
+            self._tf_part = self._data / (self._data + self._norm[self._rows])
+        out = np.zeros(self.n_rows, dtype=np.float32)
+        for term in terms:
+            t = self._term_id.get(term)
+            if t is None:
+                continue
+            lo, hi = self._indptr[t], self._indptr[t + 1]
+            # Rows are distinct within a term; add.at is ~6x faster than out[rows] += here.
+            np.add.at(out, self._rows[lo:hi], self._idf_of[t] * self._tf_part[lo:hi])
+        return out
 
     def search(self, question: str, k: int) -> LexicalResult:
         terms = list(dict.fromkeys(analyze(question)))
-        vocab = self._bm25.vocab_dict
-        n = max(self.n_rows, 1)
-        # A term the corpus lacks counts as a term seen once: the rarest, so it weighs most.
-        unseen_idf = math.log(1 + (n - 1 + 0.5) / 1.5)
-        known = [vocab[t] for t in terms if t in vocab]
-        idf_known = sum(self._idf(i) for i in known)
-        idf_all = idf_known + unseen_idf * (len(terms) - len(known))
+        known = [t for t in terms if t in self._term_id]
+        idf_known = sum(self.term_idf(t) for t in known)
+        idf_all = idf_known + self._unseen_idf() * (len(terms) - len(known))
         coverage = idf_known / idf_all if idf_all > 0 else 0.0
-        # bm25s (lucene) scores a term idf * tf / (tf + k1 * length norm): at tf=1 in a chunk of
-        # average length that is idf / (1 + k1).
-        max_score = idf_all / (1 + float(self._bm25.k1))
+        # At tf=1 in a chunk of average length a term scores idf / (1 + k1).
+        max_score = idf_all / (1 + K1)
         empty = np.zeros(0, dtype=np.int64)
         if not known or self.n_rows == 0:
             return LexicalResult(empty, np.zeros(0, np.float32), coverage, max_score)
-        scores = self._bm25.get_scores(known)[: self.n_rows]
+        scores = self.scores(known)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         top = top[scores[top] > 0]
         return LexicalResult(top.astype(np.int64), scores[top], coverage, max_score)
+
+
+def _append_rows(
+    data: np.ndarray,
+    rows: np.ndarray,
+    indptr: np.ndarray,
+    *,
+    n_old: int,
+    new_data: np.ndarray,
+    new_rows: np.ndarray,
+    new_indptr: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stack two CSC matrices vertically (the second's rows numbered after the first's n_old;
+    it may have more columns). scipy stacks CSC row-wise through COO (~1 s at 100k chunks);
+    here each old posting moves right by the new postings of the columns before its own."""
+    n_cols = len(new_indptr) - 1
+    old_counts = np.zeros(n_cols, dtype=np.int64)
+    old_counts[: len(indptr) - 1] = np.diff(indptr)
+    new_counts = np.diff(new_indptr)
+    out_indptr = np.zeros(n_cols + 1, dtype=np.int64)
+    np.cumsum(old_counts + new_counts, out=out_indptr[1:])
+    out_data = np.empty(out_indptr[-1], dtype=np.float32)
+    out_rows = np.empty(out_indptr[-1], dtype=np.int32)
+    # An old posting moves right by the new postings of the columns before its own; a new one
+    # goes after the old postings of its column.
+    old_dest = np.arange(len(data)) + np.repeat(new_indptr[:-1], old_counts)
+    out_data[old_dest] = data
+    out_rows[old_dest] = rows
+    old_end = np.cumsum(old_counts)
+    new_dest = np.arange(len(new_data)) + np.repeat(old_end, new_counts)
+    out_data[new_dest] = new_data
+    out_rows[new_dest] = new_rows.astype(np.int32) + n_old
+    return out_data, out_rows, out_indptr
