@@ -284,9 +284,9 @@ def build_stage_timer(embedder) -> StageTimer:
     t.add(ann, "save_index", "  ANN save")
     t.add(store.IndexStore, "clean", "clean old versions")
     t.add(service.QAService, "_export_query_model", "ONNX export (once per model)")
-    t.add(service.QAService, "reload_if_changed", "reload (load + FAISS + BM25)")
+    t.add(service.QAService, "reload_if_changed", "reload from disk (if another version)")
     t.add(store.IndexStore, "load", "  index load (also inside 'load previous')")
-    t.add(service, "_Loaded", "  search structures (FAISS)")
+    t.add(service, "_Loaded", "search structures (FAISS, BM25)")
     return t
 
 

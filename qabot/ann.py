@@ -165,6 +165,11 @@ def add_to_index(index: faiss.Index, vectors: np.ndarray) -> None:
     index.add(_as_matrix(vectors, d=index.d))
 
 
+def copy_index(index: faiss.Index) -> faiss.Index:
+    """A copy of `index` to append to while the original keeps serving searches."""
+    return faiss.clone_index(index)
+
+
 def needs_rebuild(index: faiss.Index, *, setting: str = "auto") -> bool:
     """True when the index no longer fits its size: the kind "auto" would pick has changed, or
     an IVF index has grown to 4x or shrunk to 1/4 of the cells its size calls for."""

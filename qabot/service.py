@@ -19,8 +19,7 @@ from qabot.answering import make_answer
 from qabot.config import Settings
 from qabot.embedders import Embedder, load_embedder
 from qabot.errors import IndexMissingError, QabotError, QuestionError
-from qabot.indexer import BuildOptions, build_lexical
-from qabot.indexer import build as build_index
+from qabot.indexer import BuildOptions, build_lexical, build_version
 from qabot.indexer import status as index_status
 from qabot.retrieval import Retrieval, Retriever, calibration, default_threshold
 from qabot.store import IndexData, IndexStore
@@ -46,7 +45,8 @@ class _Loaded:
         lexical = data.lexical
         if lexical is None:  # an index from before BM25, or a damaged bm25/: rebuild in memory
             log.info("building the lexical index of version %s in memory", data.version)
-            lexical = build_lexical(data.docs, data.chunks)
+            # Kept on the data too: the next incremental build starts from it.
+            lexical = data.lexical = build_lexical(data.docs, data.chunks)
         self.retriever = Retriever(
             vectors=data.vectors,
             dense_search=self.search,
@@ -234,10 +234,24 @@ class QAService:
             batch_size=self.settings.batch_size,
             ann=self.settings.vector_index,
         )
-        report = build_index(
-            store=self.store, embedder=self.embedder, options=options, full=full, progress=progress
+        loaded = self._loaded
+        # The build starts from the version held here and hands back the new one: neither is
+        # read from disk (at 100k chunks each read costs ~0.8 s).
+        report, written = build_version(
+            store=self.store,
+            embedder=self.embedder,
+            options=options,
+            full=full,
+            progress=progress,
+            held=loaded.data if loaded is not None else None,
         )
         self._export_query_model()
+        if written is not None:
+            fresh = _Loaded(written)
+            with self._lock:
+                if self.store.current_version() == written.version:
+                    self._loaded = fresh  # readers holding the old one finish with it
+                    log.info("loaded index version %s", written.version)
         self.reload_if_changed()
         return report
 

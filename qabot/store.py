@@ -225,8 +225,9 @@ class IndexStore:
         vectors: np.ndarray,
         ann_index: object | None = None,
         lexical: object | None = None,
-    ) -> str:
-        """Write a complete new version and make it current. Call with the lock held."""
+    ) -> IndexData:
+        """Write a complete new version and make it current; returns it as `load` would read
+        it, so a caller holding the data need not read it back. Call with the lock held."""
         # Names sort by creation time (clean() keeps the newest), to the microsecond.
         now = time.time()
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}"
@@ -268,7 +269,15 @@ class IndexStore:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        return version
+        return IndexData(
+            version,
+            manifest,
+            docs,
+            chunks.astype(CHUNK_DTYPE, copy=False),
+            np.ascontiguousarray(vectors, dtype=np.float32),
+            ann_index,
+            lexical,
+        )
 
     def clean(self, *, keep: int = 2) -> None:
         """Remove interrupted builds and all but the newest `keep` versions (current included).

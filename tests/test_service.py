@@ -1,3 +1,5 @@
+import pytest
+
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.service import QAService
 from tests.conftest import write
@@ -16,3 +18,56 @@ def test_context_widens_to_whole_neighbouring_sentences(settings, seeds):
     assert around.index(text[start:end]) > 60  # real text before...
     assert len(around) - len(text[start:end]) > 120  # ...and after
     assert around.startswith("Sentence") and around.endswith(".")
+
+
+def test_build_starts_from_the_held_version_and_switches_without_reading(
+    settings, seeds, monkeypatch
+):
+    from qabot.store import IndexStore
+
+    settings = settings.model_copy(update={"vector_index": "ivf"})
+    for i in range(120):
+        write(seeds / f"doc{i:03}.txt", f"Doc {i}\nTopic word{i} appears here with filler{i}.")
+    svc = QAService(settings, embedder=HashingEmbedder())
+    svc.build()
+    svc.ask("word42 filler42")
+    held = svc._index().data
+    held_ann, held_vectors = held.ann.ntotal, held.vectors.copy()
+
+    loads = []
+    real_load = IndexStore.load
+    monkeypatch.setattr(
+        IndexStore, "load", lambda self, **kw: loads.append(1) or real_load(self, **kw)
+    )
+    write(seeds / "zzz.txt", "Zeta\nA brand new volcano document.")
+    svc.build()
+    assert loads == []  # neither the previous version nor the new one was read back
+    assert svc.index_version == IndexStore(settings.index_dir).current_version() != held.version
+    assert svc.ask("brand new volcano").hits[0].chunk.source == "zzz.txt"
+    # The held version was only read: a search still running on it sees it unchanged.
+    assert held.ann.ntotal == held_ann
+    assert (held.vectors == held_vectors).all()
+    # What the service switched to is what a fresh process reads from disk.
+    fresh = QAService(settings, embedder=HashingEmbedder())
+    for question in ("brand new volcano", "word7 filler7", "word119"):
+        a, b = svc.ask(question), fresh.ask(question)
+        assert [(h.chunk.source, h.chunk.start) for h in a.hits] == [
+            (h.chunk.source, h.chunk.start) for h in b.hits
+        ]
+        assert a.best_score == pytest.approx(b.best_score, abs=1e-6)
+
+
+def test_a_build_by_another_process_is_read_from_disk(settings, seeds):
+    write(seeds / "a.txt", "A\nAlpha text about rivers.")
+    svc = QAService(settings, embedder=HashingEmbedder())
+    svc.build()
+    svc.ask("rivers")
+    other = QAService(settings, embedder=HashingEmbedder())
+    write(seeds / "b.txt", "B\nBeta text about mountains.")
+    other.build()
+    # svc's held version is no longer current: its build must not start from it.
+    write(seeds / "c.txt", "C\nGamma text about deserts.")
+    report = svc.build()
+    assert report.added == ["c.txt"]
+    assert svc.ask("mountains").hits[0].chunk.source == "b.txt"
+    assert svc.ask("deserts").hits[0].chunk.source == "c.txt"
