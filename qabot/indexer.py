@@ -138,7 +138,9 @@ def build_version(
             for doc in result:
                 previous = old.document(doc.doc_id) if old else None
                 reuse = previous is not None and previous.sha256 == doc.sha256
-                docs.append(StoredDocument(doc.doc_id, doc.title, doc.source, doc.text, doc.sha256))
+                stored = StoredDocument(doc.doc_id, doc.title, doc.source, doc.text, doc.sha256)
+                # The previous object carries its encoded docs.jsonl line.
+                docs.append(previous if reuse and previous == stored else stored)
                 if reuse:
                     plan.append((len(docs) - 1, old_rows[doc.doc_id]))
                 else:

@@ -42,6 +42,10 @@ def test_build_starts_from_the_held_version_and_switches_without_reading(
     write(seeds / "zzz.txt", "Zeta\nA brand new volcano document.")
     svc.build()
     assert loads == []  # neither the previous version nor the new one was read back
+    # Unchanged documents are written as they were read (not encoded again), new ones after.
+    old_docs = (settings.index_dir / held.version / "docs.jsonl").read_text(encoding="utf-8")
+    new_docs = (settings.index_dir / svc.index_version / "docs.jsonl").read_text(encoding="utf-8")
+    assert new_docs.startswith(old_docs) and "volcano" in new_docs[len(old_docs) :]
     assert svc.index_version == IndexStore(settings.index_dir).current_version() != held.version
     assert svc.ask("brand new volcano").hits[0].chunk.source == "zzz.txt"
     # The held version was only read: a search still running on it sees it unchanged.
