@@ -178,6 +178,7 @@ def build_version(
             "lexical": ANALYZER,
         }
         lexical = update_lexical(old, plan, docs, all_chunks)
+        appended = old is not None and _appends_only(old, plan)
         ann_index = _vector_index(old, plan, all_vectors, setting=options.ann)
         manifest["ann"] = ann.describe(ann_index) if ann_index is not None else {"kind": "flat"}
         written = store.write(
@@ -187,6 +188,7 @@ def build_version(
             vectors=all_vectors,
             lexical=lexical,
             ann_index=ann_index,
+            appended_to=old if appended else None,
         )
         store.clean()
         report.documents_total = len(docs)
@@ -268,6 +270,14 @@ def _reused_first(
     return new_docs, [(pos, plan[i][1]) for pos, i in enumerate(order)]
 
 
+def _appends_only(old: IndexData, plan: list[tuple[int, np.ndarray | None]]) -> bool:
+    """Whether the new version's first rows are all the old version's rows, in order (nothing
+    deleted or changed, only added)."""
+    reused = [rows for _, rows in plan if rows is not None]
+    prefix = np.concatenate(reused) if reused else np.zeros(0, dtype=np.int64)
+    return np.array_equal(prefix, np.arange(len(old.chunks)))
+
+
 def _vector_index(
     old: IndexData | None,
     plan: list[tuple[int, np.ndarray | None]],
@@ -282,14 +292,16 @@ def _vector_index(
     if kind == "flat":
         return None
     n_old = len(old.chunks) if old is not None else 0
-    if old is not None and old.ann is not None and ann.describe(old.ann)["kind"] == kind:
-        reused = [rows for _, rows in plan if rows is not None]
-        prefix = np.concatenate(reused) if reused else np.zeros(0, dtype=np.int64)
-        if np.array_equal(prefix, np.arange(n_old)):
-            index = ann.copy_index(old.ann)  # the old one may be serving searches
-            ann.add_to_index(index, vectors[n_old:])
-            if not ann.needs_rebuild(index, setting=setting):
-                return index
+    if (
+        old is not None
+        and old.ann is not None
+        and ann.describe(old.ann)["kind"] == kind
+        and _appends_only(old, plan)
+    ):
+        index = ann.copy_index(old.ann)  # the old one may be serving searches
+        ann.add_to_index(index, vectors[n_old:])
+        if not ann.needs_rebuild(index, setting=setting):
+            return index
     try:
         return ann.build_index(vectors, kind=kind)
     except ValueError as exc:  # e.g. IVF asked for with too few vectors to train

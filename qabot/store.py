@@ -37,6 +37,10 @@ from qabot.errors import (
 from qabot.types import Chunk
 
 FORMAT_VERSION = 1
+# A version's vectors are one file, or a few when builds that only added chunks hard-linked the
+# previous version's files and wrote just the new rows (manifest "vector_files").
+VECTOR_FILE = "vectors.npy"
+MAX_VECTOR_FILES = 8
 CURRENT = "CURRENT"
 CHUNK_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i4"), ("end", "<i4")])
 
@@ -153,7 +157,12 @@ class IndexStore:
                 if line
             ]
             chunks = np.load(folder / "chunks.npy", allow_pickle=False)
-            vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+            parts = [
+                np.load(folder / name, allow_pickle=False) for name, _ in _vector_files(manifest)
+            ]
+            if [len(p) for p in parts] != [rows for _, rows in _vector_files(manifest)]:
+                raise ValueError("vector files do not match the manifest")
+            vectors = parts[0] if len(parts) == 1 else np.concatenate(parts)
         except (OSError, ValueError, TypeError, json.JSONDecodeError) as exc:
             raise IndexCorruptError(
                 f"index files in {folder} are damaged ({exc.__class__.__name__}): "
@@ -234,9 +243,16 @@ class IndexStore:
         vectors: np.ndarray,
         ann_index: object | None = None,
         lexical: object | None = None,
+        appended_to: IndexData | None = None,
     ) -> IndexData:
         """Write a complete new version and make it current; returns it as `load` would read
-        it, so a caller holding the data need not read it back. Call with the lock held."""
+        it, so a caller holding the data need not read it back. Call with the lock held.
+
+        `appended_to`: the current version, when its vectors are the first rows of `vectors`
+        (a build that only added documents). Its vector files are then hard-linked into the new
+        version and only the new rows written: safe because no file of a version is ever
+        written again after its folder is renamed into place, and a link survives the removal
+        of the old folder."""
         # Names sort by creation time (clean() keeps the newest), to the microsecond.
         now = time.time()
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}"
@@ -250,7 +266,7 @@ class IndexStore:
                 "".join(d.json_line() + "\n" for d in docs),
             )
             _save_npy(tmp / "chunks.npy", chunks.astype(CHUNK_DTYPE, copy=False))
-            _save_npy(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+            vector_files = self._write_vectors(tmp, vectors, appended_to)
             if ann_index is not None:
                 from qabot import ann as ann_mod
 
@@ -268,6 +284,7 @@ class IndexStore:
                 "chunks": len(chunks),
                 "documents": len(docs),
                 "dim": int(vectors.shape[1]),
+                "vector_files": vector_files,
             }
             _write_text(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
             _fsync_dir(tmp)
@@ -288,6 +305,32 @@ class IndexStore:
             lexical,
         )
 
+    def _write_vectors(
+        self, tmp: Path, vectors: np.ndarray, appended_to: IndexData | None
+    ) -> list[tuple[str, int]]:
+        """Write the vector file(s) of a new version into `tmp`; returns (file, rows) in row
+        order. After MAX_VECTOR_FILES appends the small files are merged into one (the first,
+        big file stays linked), so a load opens a few files at most."""
+        linked: list[tuple[str, int]] = []
+        if appended_to is not None:
+            old = _vector_files(appended_to.manifest)
+            if sum(rows for _, rows in old) <= len(vectors):
+                keep = old if len(old) < MAX_VECTOR_FILES else old[:1]
+                try:
+                    for name, rows in keep:
+                        os.link(self.root / appended_to.version / name, tmp / name)
+                        linked.append((name, rows))
+                except OSError:  # no hard links here: write everything
+                    for name, _ in linked:
+                        (tmp / name).unlink(missing_ok=True)
+                    linked = []
+        start = sum(rows for _, rows in linked)
+        if linked and start == len(vectors):
+            return linked
+        name = VECTOR_FILE if not linked else f"vectors.{len(linked)}.npy"
+        _save_npy(tmp / name, np.ascontiguousarray(vectors[start:], dtype=np.float32))
+        return [*linked, (name, len(vectors) - start)]
+
     def clean(self, *, keep: int = 2) -> None:
         """Remove interrupted builds and all but the newest `keep` versions (current included).
         Call with the lock held."""
@@ -299,6 +342,15 @@ class IndexStore:
         for name in versions:
             if name not in keep_set:
                 shutil.rmtree(self.root / name, ignore_errors=True)
+
+
+def _vector_files(manifest: dict) -> list[tuple[str, int]]:
+    """(file, rows) of a version's vectors in row order; one vectors.npy when the manifest
+    does not list them."""
+    files = manifest.get("vector_files")
+    if files is None:
+        return [(VECTOR_FILE, manifest.get("chunks"))]
+    return [(str(name), int(rows)) for name, rows in files]
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:

@@ -150,7 +150,7 @@ def test_failed_write_leaves_previous_index(settings, seeds, monkeypatch):
 
     def failing(path, array):
         calls.append(path)
-        if path.name == "vectors.npy":
+        if path.name.startswith("vectors"):  # vectors.npy, or vectors.1.npy after an add
             raise OSError(28, "No space left on device")
         real(path, array)
 
@@ -235,6 +235,51 @@ def test_killed_build_leaves_old_index_loadable(settings, seeds):
     report = _svc(settings).build()
     assert len(report.added) == 400
     assert not list(settings.index_dir.glob(".tmp-*"))
+
+
+def test_adding_documents_links_the_vectors_it_keeps(settings, seeds):
+    from qabot.store import MAX_VECTOR_FILES
+
+    store = IndexStore(settings.index_dir)
+    for i in range(3):
+        write(seeds / f"doc{i}.txt", f"Doc {i}\nTopic word{i} with filler{i}.")
+    _svc(settings).build()
+    first = store.current_version()
+    first_file = (settings.index_dir / first / "vectors.npy").stat().st_ino
+    for i in range(3, 3 + MAX_VECTOR_FILES + 1):
+        write(seeds / f"doc{i}.txt", f"Doc {i}\nTopic word{i} with filler{i}.")
+        _svc(settings).build()
+        manifest = store.read_manifest()
+        files = [name for name, _ in manifest["vector_files"]]
+        assert 2 <= len(files) <= MAX_VECTOR_FILES
+        folder = settings.index_dir / store.current_version()
+        # The first file is the first build's, shared (a hard link), never written again.
+        assert (folder / "vectors.npy").stat().st_ino == first_file
+        assert (folder / "vectors.npy").stat().st_nlink >= 2
+    assert not (settings.index_dir / first).exists()  # cleaned; its file lives on in the links
+    appended = store.load()
+    _svc(settings).build(full=True)
+    full = store.load()
+    assert store.read_manifest()["vector_files"] == [["vectors.npy", len(full.chunks)]]
+
+    def by_chunk(data):  # a full build orders documents by file name, not by when added
+        return {
+            (c.doc_id, c.start, c.end): data.vectors[i]
+            for i, c in enumerate(map(data.chunk, range(len(data.chunks))))
+        }
+
+    a, b = by_chunk(appended), by_chunk(full)
+    assert a.keys() == b.keys()
+    for key, vector in a.items():
+        np.testing.assert_allclose(vector, b[key], atol=1e-6)
+    assert _svc(settings).ask("word11 filler11").hits[0].chunk.source == "doc11.txt"
+
+    # A deletion rewrites the vectors as one file.
+    (seeds / "doc0.txt").unlink()
+    write(seeds / "new.txt", "New\nA brand new volcano document.")
+    _svc(settings).build()
+    assert [name for name, _ in store.read_manifest()["vector_files"]] == ["vectors.npy"]
+    assert _svc(settings).ask("brand new volcano").hits[0].chunk.source == "new.txt"
 
 
 def test_approximate_index_is_stored_appended_and_rebuilt(settings, seeds, monkeypatch):
