@@ -8,12 +8,17 @@
         docs.jsonl       each document's extracted text (chunks are offsets into it)
         chunks.npy       (doc index, start, end) per chunk, row i = vector i
         vectors.npy      float32, L2-normalised, one row per chunk
+        docs.1.jsonl, vectors.1.npy, ...  the documents and vectors added by later builds
+                         that only added (the manifest lists the files); the earlier files
+                         are hard links to the previous version's
         faiss.index      only for approximate (ANN) indexes; exact search is rebuilt from vectors
         bm25/            the lexical (BM25) index over the same chunks (qabot/lexical.py)
 
 A build writes a new version folder completely, then flips CURRENT. A build that dies midway
 leaves a stray folder that the next build removes; readers never see it. The previous version is
-kept one build longer, so a reader that has just read CURRENT can still open it.
+kept one build longer, so a reader that has just read CURRENT can still open it. No file is
+written again once its folder is in place, which is what makes sharing files between versions
+by hard links safe (removing one version's folder leaves the other's links intact).
 """
 
 from __future__ import annotations
@@ -37,10 +42,12 @@ from qabot.errors import (
 from qabot.types import Chunk
 
 FORMAT_VERSION = 1
-# A version's vectors are one file, or a few when builds that only added chunks hard-linked the
-# previous version's files and wrote just the new rows (manifest "vector_files").
+# A version's vectors (and documents) are one file, or a few when builds that only added
+# documents hard-linked the previous version's files and wrote just the new rows (manifest
+# "vector_files" / "doc_files": [file, rows] in row order).
 VECTOR_FILE = "vectors.npy"
-MAX_VECTOR_FILES = 8
+DOC_FILE = "docs.jsonl"
+MAX_ROW_FILES = 8
 CURRENT = "CURRENT"
 CHUNK_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i4"), ("end", "<i4")])
 
@@ -151,17 +158,19 @@ class IndexStore:
             )
         folder = self.root / version
         try:
-            docs = [
-                StoredDocument(**json.loads(line), line=line)
-                for line in (folder / "docs.jsonl").read_text(encoding="utf-8").split("\n")
-                if line
-            ]
+            docs = []
+            for name, rows in _row_files(manifest, "doc_files", DOC_FILE, "documents"):
+                text = (folder / name).read_text(encoding="utf-8")
+                part = [StoredDocument(**json.loads(ln), line=ln) for ln in text.split("\n") if ln]
+                if len(part) != rows:
+                    raise ValueError(f"{name} does not match the manifest")
+                docs.extend(part)
             chunks = np.load(folder / "chunks.npy", allow_pickle=False)
-            parts = [
-                np.load(folder / name, allow_pickle=False) for name, _ in _vector_files(manifest)
-            ]
-            if [len(p) for p in parts] != [rows for _, rows in _vector_files(manifest)]:
-                raise ValueError("vector files do not match the manifest")
+            parts = []
+            for name, rows in _row_files(manifest, "vector_files", VECTOR_FILE, "chunks"):
+                parts.append(np.load(folder / name, allow_pickle=False))
+                if len(parts[-1]) != rows:
+                    raise ValueError(f"{name} does not match the manifest")
             vectors = parts[0] if len(parts) == 1 else np.concatenate(parts)
         except (OSError, ValueError, TypeError, json.JSONDecodeError) as exc:
             raise IndexCorruptError(
@@ -261,12 +270,34 @@ class IndexStore:
         tmp = self.root / f".tmp-{version}"
         tmp.mkdir(parents=True)
         try:
-            _write_text(
-                tmp / "docs.jsonl",
-                "".join(d.json_line() + "\n" for d in docs),
+            # The previous version's documents are a prefix when its docs are the same objects.
+            prev_docs = appended_to.docs if appended_to is not None else []
+            same_docs = len(prev_docs) <= len(docs) and all(
+                a is b for a, b in zip(prev_docs, docs, strict=False)
+            )
+            doc_files = self._write_rows(
+                tmp,
+                docs,
+                appended_to if same_docs else None,
+                key="doc_files",
+                default=DOC_FILE,
+                count="documents",
+                save=lambda path, part: _write_text(
+                    path, "".join(d.json_line() + "\n" for d in part)
+                ),
             )
             _save_npy(tmp / "chunks.npy", chunks.astype(CHUNK_DTYPE, copy=False))
-            vector_files = self._write_vectors(tmp, vectors, appended_to)
+            vector_files = self._write_rows(
+                tmp,
+                vectors,
+                appended_to,
+                key="vector_files",
+                default=VECTOR_FILE,
+                count="chunks",
+                save=lambda path, part: _save_npy(
+                    path, np.ascontiguousarray(part, dtype=np.float32)
+                ),
+            )
             if ann_index is not None:
                 from qabot import ann as ann_mod
 
@@ -285,6 +316,7 @@ class IndexStore:
                 "documents": len(docs),
                 "dim": int(vectors.shape[1]),
                 "vector_files": vector_files,
+                "doc_files": doc_files,
             }
             _write_text(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
             _fsync_dir(tmp)
@@ -305,31 +337,33 @@ class IndexStore:
             lexical,
         )
 
-    def _write_vectors(
-        self, tmp: Path, vectors: np.ndarray, appended_to: IndexData | None
-    ) -> list[tuple[str, int]]:
-        """Write the vector file(s) of a new version into `tmp`; returns (file, rows) in row
-        order. After MAX_VECTOR_FILES appends the small files are merged into one (the first,
-        big file stays linked), so a load opens a few files at most."""
+    def _write_rows(
+        self, tmp: Path, rows, appended_to: IndexData | None, *, key, default, count, save
+    ):
+        """Write the file(s) holding `rows` (vectors or documents) into `tmp`; returns
+        [file, rows] in row order. With `appended_to`, whose rows are the first of `rows`, its
+        files are hard-linked and only the rest written. After MAX_ROW_FILES appends the small
+        files are merged into one (the first, big file stays linked): a load opens few files."""
         linked: list[tuple[str, int]] = []
         if appended_to is not None:
-            old = _vector_files(appended_to.manifest)
-            if sum(rows for _, rows in old) <= len(vectors):
-                keep = old if len(old) < MAX_VECTOR_FILES else old[:1]
+            old = _row_files(appended_to.manifest, key, default, count)
+            if sum(n for _, n in old) <= len(rows):
+                keep = old if len(old) < MAX_ROW_FILES else old[:1]
                 try:
-                    for name, rows in keep:
+                    for name, n in keep:
                         os.link(self.root / appended_to.version / name, tmp / name)
-                        linked.append((name, rows))
+                        linked.append((name, n))
                 except OSError:  # no hard links here: write everything
                     for name, _ in linked:
                         (tmp / name).unlink(missing_ok=True)
                     linked = []
-        start = sum(rows for _, rows in linked)
-        if linked and start == len(vectors):
+        start = sum(n for _, n in linked)
+        if linked and start == len(rows):
             return linked
-        name = VECTOR_FILE if not linked else f"vectors.{len(linked)}.npy"
-        _save_npy(tmp / name, np.ascontiguousarray(vectors[start:], dtype=np.float32))
-        return [*linked, (name, len(vectors) - start)]
+        stem, dot, ext = default.partition(".")
+        name = default if not linked else f"{stem}.{len(linked)}{dot}{ext}"
+        save(tmp / name, rows[start:])
+        return [*linked, (name, len(rows) - start)]
 
     def clean(self, *, keep: int = 2) -> None:
         """Remove interrupted builds and all but the newest `keep` versions (current included).
@@ -344,12 +378,12 @@ class IndexStore:
                 shutil.rmtree(self.root / name, ignore_errors=True)
 
 
-def _vector_files(manifest: dict) -> list[tuple[str, int]]:
-    """(file, rows) of a version's vectors in row order; one vectors.npy when the manifest
-    does not list them."""
-    files = manifest.get("vector_files")
+def _row_files(manifest: dict, key: str, default: str, count: str) -> list[tuple[str, int]]:
+    """(file, rows) of a version's vectors or documents in row order; the one `default` file
+    when the manifest does not list them (versions written before files were linked)."""
+    files = manifest.get(key)
     if files is None:
-        return [(VECTOR_FILE, manifest.get("chunks"))]
+        return [(default, manifest.get(count))]
     return [(str(name), int(rows)) for name, rows in files]
 
 

@@ -237,8 +237,8 @@ def test_killed_build_leaves_old_index_loadable(settings, seeds):
     assert not list(settings.index_dir.glob(".tmp-*"))
 
 
-def test_adding_documents_links_the_vectors_it_keeps(settings, seeds):
-    from qabot.store import MAX_VECTOR_FILES
+def test_adding_documents_links_the_files_it_keeps(settings, seeds):
+    from qabot.store import MAX_ROW_FILES
 
     store = IndexStore(settings.index_dir)
     for i in range(3):
@@ -246,12 +246,13 @@ def test_adding_documents_links_the_vectors_it_keeps(settings, seeds):
     _svc(settings).build()
     first = store.current_version()
     first_file = (settings.index_dir / first / "vectors.npy").stat().st_ino
-    for i in range(3, 3 + MAX_VECTOR_FILES + 1):
+    for i in range(3, 3 + MAX_ROW_FILES + 1):
         write(seeds / f"doc{i}.txt", f"Doc {i}\nTopic word{i} with filler{i}.")
         _svc(settings).build()
         manifest = store.read_manifest()
         files = [name for name, _ in manifest["vector_files"]]
-        assert 2 <= len(files) <= MAX_VECTOR_FILES
+        assert 2 <= len(files) <= MAX_ROW_FILES
+        assert len(manifest["doc_files"]) == len(files)
         folder = settings.index_dir / store.current_version()
         # The first file is the first build's, shared (a hard link), never written again.
         assert (folder / "vectors.npy").stat().st_ino == first_file
@@ -278,7 +279,9 @@ def test_adding_documents_links_the_vectors_it_keeps(settings, seeds):
     (seeds / "doc0.txt").unlink()
     write(seeds / "new.txt", "New\nA brand new volcano document.")
     _svc(settings).build()
-    assert [name for name, _ in store.read_manifest()["vector_files"]] == ["vectors.npy"]
+    manifest = store.read_manifest()
+    assert [name for name, _ in manifest["vector_files"]] == ["vectors.npy"]
+    assert [name for name, _ in manifest["doc_files"]] == ["docs.jsonl"]
     assert _svc(settings).ask("brand new volcano").hits[0].chunk.source == "new.txt"
 
 

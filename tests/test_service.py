@@ -42,10 +42,12 @@ def test_build_starts_from_the_held_version_and_switches_without_reading(
     write(seeds / "zzz.txt", "Zeta\nA brand new volcano document.")
     svc.build()
     assert loads == []  # neither the previous version nor the new one was read back
-    # Unchanged documents are written as they were read (not encoded again), new ones after.
-    old_docs = (settings.index_dir / held.version / "docs.jsonl").read_text(encoding="utf-8")
-    new_docs = (settings.index_dir / svc.index_version / "docs.jsonl").read_text(encoding="utf-8")
-    assert new_docs.startswith(old_docs) and "volcano" in new_docs[len(old_docs) :]
+    # Unchanged documents and vectors stay in the files they were in (hard links), new ones
+    # are written to files of their own.
+    old_folder, new_folder = (settings.index_dir / v for v in (held.version, svc.index_version))
+    for name in ("docs.jsonl", "vectors.npy"):
+        assert (old_folder / name).stat().st_ino == (new_folder / name).stat().st_ino
+    assert "volcano" in (new_folder / "docs.1.jsonl").read_text(encoding="utf-8")
     assert svc.index_version == IndexStore(settings.index_dir).current_version() != held.version
     assert svc.ask("brand new volcano").hits[0].chunk.source == "zzz.txt"
     # The held version was only read: a search still running on it sees it unchanged.
