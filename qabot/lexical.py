@@ -147,7 +147,7 @@ class LexicalIndex:
         self.doc_len = doc_len.astype(np.int32, copy=False)
         self.n_rows = len(doc_len)
         self._df = np.diff(self._indptr)
-        self._idf_of = _idf(self._df, self.n_rows).astype(np.float32)
+        self._idf_of = _idf(self._df.astype(np.float64), self.n_rows)
         avgdl = float(self.doc_len.mean()) if self.n_rows and self.doc_len.any() else 1.0
         # The length part of the tf denominator, per chunk: tf / (tf + k1 (1 - b + b dl/avgdl)).
         self._norm = (K1 * (1 - B + B * self.doc_len / avgdl)).astype(np.float32)
@@ -320,7 +320,8 @@ class LexicalIndex:
                 continue
             lo, hi = self._indptr[t], self._indptr[t + 1]
             # Rows are distinct within a term; add.at is ~6x faster than out[rows] += here.
-            np.add.at(out, self._rows[lo:hi], self._idf_of[t] * self._tf_part[lo:hi])
+            idf = np.float32(self._idf_of[t])  # as bm25s stores it
+            np.add.at(out, self._rows[lo:hi], idf * self._tf_part[lo:hi])
         return out
 
     def search(self, question: str, k: int) -> LexicalResult:
