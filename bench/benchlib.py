@@ -275,6 +275,8 @@ def build_stage_timer(embedder) -> StageTimer:
     t.add(indexer, "chunk_document", "chunking (incl. token counting)")
     t.add(embedder, "count_tokens", "  token counting")
     t.add(indexer, "embed_chunks", "embedding (encode)")
+    t.add(indexer, "_assemble", "gather reused chunks + vectors")
+    t.add(ann, "copy_index", "ANN copy (the held one serves searches)")
     t.add(indexer, "update_lexical", "BM25 build")
     t.add(indexer, "build_lexical", "  BM25 from scratch (all chunks)")
     t.add(ann, "build_index", "ANN build (train + add)")

@@ -22,6 +22,11 @@ and applies bm25s's default formula (method "lucene", k1=1.5, b=0.75) at query t
 incremental build keeps the reused chunks' rows of the previous version's matrix and analyses
 only the new chunks. tests/test_lexical.py checks the scores against bm25s itself, which stays a
 dependency for that and for its stop word lists.
+
+The matrix is three numpy arrays (scipy's CSC layout) handled with numpy alone: the operations
+needed are a term-ordered count (np.unique), a row selection and a row append, and
+scipy.sparse would cost 0.4-0.6 s of import in the first build of a process and stacks CSC
+matrices row-wise through COO (~1 s at 100k chunks, against ~0.05 s here).
 """
 
 from __future__ import annotations
@@ -189,21 +194,23 @@ class LexicalIndex:
                     vocab.append(term)
                 cols.append(col)
             doc_rows.extend([i] * len(terms))
-        from scipy import sparse
-
-        # COO -> CSC sums the duplicate (chunk, term) pairs: the term counts.
-        block = sparse.coo_array(
-            (np.ones(len(cols), np.float32), (np.array(doc_rows, np.int64), np.array(cols))),
-            shape=(len(texts), len(vocab)),
-        ).tocsc()
+        # Term counts of the new chunks as CSC: the distinct (term, chunk) pairs sorted by term,
+        # then chunk, and how often each occurs.
+        keys, counts = np.unique(
+            np.array(cols, dtype=np.int64) * max(len(texts), 1) + np.array(doc_rows, np.int64),
+            return_counts=True,
+        )
+        block_cols, block_rows = np.divmod(keys, max(len(texts), 1))
+        block_indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(block_cols, minlength=len(vocab)), out=block_indptr[1:])
         data, rows, indptr = _append_rows(
             kept._data,
             kept._rows,
             kept._indptr,
             n_old=kept.n_rows,
-            new_data=block.data,
-            new_rows=block.indices,
-            new_indptr=block.indptr,
+            new_data=counts,
+            new_rows=block_rows,
+            new_indptr=block_indptr,
         )
         return LexicalIndex(
             vocab=vocab,
@@ -354,23 +361,15 @@ def _append_rows(
     new_indptr: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stack two CSC matrices vertically (the second's rows numbered after the first's n_old;
-    it may have more columns). scipy stacks CSC row-wise through COO (~1 s at 100k chunks);
-    here each old posting moves right by the new postings of the columns before its own."""
+    it may have more columns): each new posting is inserted after the old postings of its
+    column, one pass over the old arrays (np.insert keeps equal positions in the given order)."""
     n_cols = len(new_indptr) - 1
     old_counts = np.zeros(n_cols, dtype=np.int64)
     old_counts[: len(indptr) - 1] = np.diff(indptr)
     new_counts = np.diff(new_indptr)
     out_indptr = np.zeros(n_cols + 1, dtype=np.int64)
     np.cumsum(old_counts + new_counts, out=out_indptr[1:])
-    out_data = np.empty(out_indptr[-1], dtype=np.float32)
-    out_rows = np.empty(out_indptr[-1], dtype=np.int32)
-    # An old posting moves right by the new postings of the columns before its own; a new one
-    # goes after the old postings of its column.
-    old_dest = np.arange(len(data)) + np.repeat(new_indptr[:-1], old_counts)
-    out_data[old_dest] = data
-    out_rows[old_dest] = rows
-    old_end = np.cumsum(old_counts)
-    new_dest = np.arange(len(new_data)) + np.repeat(old_end, new_counts)
-    out_data[new_dest] = new_data
-    out_rows[new_dest] = new_rows.astype(np.int32) + n_old
+    at = np.repeat(np.cumsum(old_counts), new_counts)  # the end of the column's old postings
+    out_data = np.insert(data.astype(np.float32, copy=False), at, new_data.astype(np.float32))
+    out_rows = np.insert(rows.astype(np.int32, copy=False), at, new_rows.astype(np.int32) + n_old)
     return out_data, out_rows, out_indptr
