@@ -49,19 +49,19 @@ def term_overlap(question: str, sentence: str, lexical: LexicalIndex | None) -> 
 OVERLAP_WEIGHT = 0.5
 
 
-def best_sentence(
+def scored_sentence(
     question: str,
     qvec: np.ndarray,
     chunk: Chunk,
     embedder: Embedder,
     lexical: LexicalIndex | None = None,
-) -> tuple[int, int]:
-    """Offsets (into chunk.text) of the sentence that best answers the question: embedding
-    similarity to the question plus the idf-weighted share of its words the sentence holds
-    (names, numbers and rare words are where the answer sentence and the question meet)."""
-    spans = split_sentences(chunk.text)
-    if len(spans) <= 1:
-        return spans[0] if spans else (0, len(chunk.text))
+) -> tuple[tuple[int, int], float]:
+    """The sentence that best answers the question, as offsets into chunk.text, and its score:
+    embedding similarity to the question plus OVERLAP_WEIGHT x the idf-weighted share of its
+    words the sentence holds (names, numbers and rare words are where the answer sentence and
+    the question meet). The score is also a confidence (`Calibration.sentence`): a question
+    about something the corpus does not hold finds no sentence that says it."""
+    spans = split_sentences(chunk.text) or [(0, len(chunk.text))]
     texts = [chunk.text[s:e] for s, e in spans]
     titled = [f"{chunk.title}: {t}" if chunk.title else t for t in texts]
     sims = embedder.embed_passages(titled, batch_size=len(texts)) @ qvec
@@ -69,7 +69,23 @@ def best_sentence(
         float(sim) + OVERLAP_WEIGHT * term_overlap(question, text, lexical)
         for text, sim in zip(texts, sims, strict=True)
     ]
-    return spans[int(np.argmax(scores))]
+    best = int(np.argmax(scores))
+    return spans[best], scores[best]
+
+
+def best_sentence(
+    question: str,
+    qvec: np.ndarray,
+    chunk: Chunk,
+    embedder: Embedder,
+    lexical: LexicalIndex | None = None,
+) -> tuple[int, int]:
+    """Offsets (into chunk.text) of the sentence that best answers the question
+    (`scored_sentence`; a one-sentence chunk is its own answer, with no embedding)."""
+    spans = split_sentences(chunk.text)
+    if len(spans) <= 1:
+        return spans[0] if spans else (0, len(chunk.text))
+    return scored_sentence(question, qvec, chunk, embedder, lexical)[0]
 
 
 def make_answer(
@@ -82,15 +98,25 @@ def make_answer(
     threshold: float,
     embedder: Embedder,
     lexical: LexicalIndex | None = None,
+    gate: Chunk | None = None,
+    sentence_weight: float = 0.0,
 ) -> Answer:
-    """`ranked` is best first, each chunk with its dense cosine; `confidence` (`Retrieval.confidence`:
-    the best dense cosine plus a share of the best BM25 match) decides "not found", whatever order fusion put the chunks in."""
+    """`ranked` is best first, each chunk with its dense cosine. The confidence decides "not
+    found", whatever order fusion put the chunks in: `confidence` (`Retrieval.confidence`, the
+    best dense cosine and BM25 match as `Calibration` weighs them) plus `sentence_weight` x the
+    score of the best sentence of `gate` (the chunk of `Retrieval.gate_row`)."""
     best = confidence
+    gate_span = None
+    if best is not None and sentence_weight and gate is not None:
+        gate_span, score = scored_sentence(question, qvec, gate, embedder, lexical)
+        best += sentence_weight * score
     if best is None or best < threshold:
         return Answer(question=question, found=False, best_score=best)
     hits: list[Hit] = []
     for rank, (chunk, score) in enumerate(distinct(ranked, k), 1):
-        if rank == 1:
+        if rank == 1 and gate_span is not None and chunk == gate:
+            start, end = gate_span  # the default ranking's first chunk: already scored
+        elif rank == 1:
             start, end = best_sentence(question, qvec, chunk, embedder, lexical)
         else:
             start, end = 0, 0

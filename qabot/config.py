@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     # Answering
     top_k: int = Field(3, ge=1, le=50)
     # None: the value calibrated for the embedder (qabot/retrieval.py CALIBRATIONS); it applies
-    # to `Retrieval.confidence` (best dense cosine + a share of the best BM25 match) in every mode.
+    # to the confidence `Calibration` defines (the same in every mode).
     score_threshold: float | None = Field(None, ge=-1.0, le=1.0)
     retrieval_mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
     lexical_weight: float = Field(0.5, ge=0.0, le=1.0, description="BM25 share in hybrid")

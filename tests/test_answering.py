@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from qabot.answering import best_sentence, make_answer, term_overlap
+from qabot.answering import best_sentence, make_answer, scored_sentence, term_overlap
 from qabot.config import Settings
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.lexical import LexicalIndex
@@ -63,6 +63,38 @@ def test_not_found_follows_the_confidence_not_the_fused_order():
     assert not low.found and low.hits == [] and low.best_score == pytest.approx(0.4)
     assert _answer(0.6, ranked_score=0.1).found
     assert not _answer(None).found
+
+
+def test_the_answer_sentences_score_adds_to_the_confidence():
+    embedder = HashingEmbedder()
+    question = "When did construction begin?"
+    qvec = embedder.embed_query(question)
+    span, score = scored_sentence(question, qvec, CHUNK, embedder)
+    assert TEXT[span[0] : span[1]] == "Construction began in 1932 and ended in 1937."
+    answer = make_answer(
+        question=question,
+        qvec=qvec,
+        ranked=[(CHUNK, 0.9)],
+        confidence=0.0,
+        k=3,
+        threshold=0.5 * score,
+        embedder=embedder,
+        gate=CHUNK,
+        sentence_weight=0.5,
+    )
+    assert answer.found and answer.best_score == pytest.approx(0.5 * score)
+    assert answer.sentence == TEXT[span[0] : span[1]]
+    assert not make_answer(
+        question=question,
+        qvec=qvec,
+        ranked=[(CHUNK, 0.9)],
+        confidence=0.0,
+        k=3,
+        threshold=0.5 * score + 1e-6,
+        embedder=embedder,
+        gate=CHUNK,
+        sentence_weight=0.5,
+    ).found
 
 
 # -- the seed, with the real model -----------------------------------------------------------

