@@ -31,6 +31,7 @@ matrices row-wise through COO (~1 s at 100k chunks, against ~0.05 s here).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import re
@@ -65,14 +66,18 @@ _UK_STOP = """
 
 @cache
 def _stopwords() -> frozenset[str]:
+    # bm25s's lists, read from its stopwords.py (plain lists, no imports) without running the
+    # package's __init__, which imports scipy.sparse: 0.4-0.9 s of every one-shot `qabot ask`
+    # for nothing else.
+    spec = importlib.util.find_spec("bm25s")
+    path = Path(spec.submodule_search_locations[0]) / "stopwords.py"
+    module_spec = importlib.util.spec_from_file_location("qabot._bm25s_stopwords", path)
+    lists = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(lists)
     # The longer English list (question words, auxiliaries): whole-paragraph BM25 hit@1 on
     # xquad_en 0.931 with the short Lucene list, 0.935 with this one.
-    from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
-
-    # Importing bm25s sets its logger to DEBUG.
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-
-    return frozenset(STOPWORDS_EN_PLUS) | frozenset(STOPWORDS_RUSSIAN) | frozenset(_UK_STOP.split())
+    english, russian = lists.STOPWORDS_EN_PLUS, lists.STOPWORDS_RUSSIAN
+    return frozenset(english) | frozenset(russian) | frozenset(_UK_STOP.split())
 
 
 @cache
