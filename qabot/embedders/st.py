@@ -101,7 +101,10 @@ class SentenceTransformerEmbedder:
     def count_tokens(self, texts: list[str]) -> list[int]:
         if not texts:
             return []
-        enc = self.model.tokenizer(texts, add_special_tokens=False, truncation=False)
+        # Counting is how chunking keeps passages within the model's limit, so texts longer than
+        # the limit are expected here: verbose=False drops transformers' "longer than the maximum
+        # sequence length" warning, which would tell users their passages get cut (they do not).
+        enc = self.model.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)
         return [len(ids) for ids in enc["input_ids"]]
 
     def embed_passages(
