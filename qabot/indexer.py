@@ -269,10 +269,13 @@ def _reused_first(
 ) -> tuple[list[StoredDocument], list[tuple[int, np.ndarray | None]]]:
     """Reused documents first, in their old order, then the new ones: when nothing was changed
     or deleted, the old rows stay a prefix and an approximate index can just be appended to."""
-    order = sorted(
-        range(len(plan)),
-        key=lambda i: (plan[i][1] is None, int(plan[i][1][0]) if plan[i][1] is not None else 0),
-    )
+
+    def key(i: int) -> tuple[bool, int]:
+        rows = plan[i][1]
+        # A reused document without chunks has no rows to keep in order: any place will do.
+        return rows is None, int(rows[0]) if rows is not None and len(rows) else 0
+
+    order = sorted(range(len(plan)), key=key)
     new_docs = [docs[plan[i][0]] for i in order]
     return new_docs, [(pos, plan[i][1]) for pos, i in enumerate(order)]
 
