@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/sweep_gate.py dump CORPUS_SPLIT OTHER_SPLIT OUT.json
     .venv/bin/python bench/sweep_gate.py sweep FIT.json VALIDATE.json
+    .venv/bin/python bench/sweep_gate.py sentence DUMP.json...
 
 `dump` asks CORPUS_SPLIT's own questions (in scope) and OTHER_SPLIT's (out of scope) of
 CORPUS_SPLIT's corpus (splits from bench/quality_splits.py) with the configured embedder and
@@ -9,11 +10,15 @@ records, per question: the top dense cosine, the best scaled BM25 match, the que
 coverage, the answer sentence of the gate passage (the first of the default hybrid ranking) and
 of the next two distinct passages (cosine of "title: sentence", idf term overlap, their
 `answering.scored_sentence` sum), whether the dense and BM25 rankings agree on the first
-document, and each question term's idf and where it occurs (top passage, corpus).
+document, and each question term's idf and where it occurs (top passage, corpus); and per
+sentence of the gate passage its cosine, its idf overlap without and with the title's terms, and
+whether it holds a gold answer. OTHER_SPLIT "-": in-scope questions only.
 
 `sweep` prints, for single features and combinations: the false-answer rate at the threshold
 that keeps in-scope >= 98% and the in-scope rate at false <= 5% on FIT, the in / false rates on
-VALIDATE at FIT's threshold, and VALIDATE's own two figures (bench/RESULTS-quality.md section 5).
+VALIDATE at FIT's threshold, and VALIDATE's own two figures (bench/RESULTS-quality.md section
+5). `sentence` prints the answer-in-first-sentence rate of each dump's in-scope questions when
+the answer sentence's overlap counts the title's terms at weight 0 (the code), 0.5 or 1 (5.2).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from qabot.lexical import analyze
 
 RARE_IDF = 2.5  # "rare" question terms: idf >= this (at ~250 chunks, df <= ~20)
 OLD_LEXICAL = 0.3  # the cosine-and-BM25 confidence MiniLM used before
+TITLE_WEIGHTS = (0.5, 1.0)  # question terms found only in the title count at this weight
 
 
 def dump(corpus: Path, other: Path, out: Path) -> None:
@@ -39,17 +45,31 @@ def dump(corpus: Path, other: Path, out: Path) -> None:
     embedder, lexical = service.query_embedder, service._index().retriever.lexical
     vocab = {t for i in range(lexical.n_rows) for t in analyze(service.chunk(i).text)}
 
-    def sentence(question, qvec, chunk):
+    def sentences(question, qvec, chunk, answers):
+        """Per sentence: cosine of "title: sentence", idf overlap of the sentence, of the title
+        and sentence together (each term once), and whether it holds a gold answer."""
         spans = split_sentences(chunk.text) or [(0, len(chunk.text))]
         texts = [chunk.text[s:e] for s, e in spans]
         titled = [f"{chunk.title}: {t}" if chunk.title else t for t in texts]
         cos = embedder.embed_passages(titled, batch_size=len(texts)) @ qvec
-        ov = [term_overlap(question, t, lexical) for t in texts]
-        best = int(np.argmax([c + OVERLAP_WEIGHT * o for c, o in zip(cos, ov, strict=True)]))
-        return {"cos": float(cos[best]), "ov": ov[best]}
+        return [
+            [
+                float(c),
+                term_overlap(question, t, lexical),
+                term_overlap(question, f"{chunk.title} {t}", lexical),
+                ev.contains_answer(t, answers),
+            ]
+            for c, t in zip(cos, texts, strict=True)
+        ]
+
+    def best(per):  # the answer sentence as `answering.scored_sentence` picks it
+        i = int(np.argmax([c + OVERLAP_WEIGHT * o for c, o, _, _ in per]))
+        return {"cos": per[i][0], "ov": per[i][1]}
 
     rows = []
     for label, folder in (("in", corpus), ("out", other)):
+        if str(folder) == "-":
+            continue
         for q in ev.load_questions(folder):
             qvec = embedder.embed_query(q.question)
             r = service.retrieve(q.question, qvec, n=40)
@@ -57,6 +77,8 @@ def dump(corpus: Path, other: Path, out: Path) -> None:
             gate = service.chunk(r.gate_row)
             others = [ch for ch, _ in distinct([(doc[c.row], 0) for c in r.candidates], 3)]
             others = [ch for ch in others if ch != gate][:2]
+            gate_sentences = sentences(q.question, qvec, gate, q.answers)
+            others_sentences = [sentences(q.question, qvec, ch, q.answers) for ch in others]
             by_dense = max(r.candidates, key=lambda c: c.dense)
             by_lexical = max(r.candidates, key=lambda c: c.lexical)
             top_terms = set(analyze(gate.text))
@@ -66,7 +88,8 @@ def dump(corpus: Path, other: Path, out: Path) -> None:
                     "d0": r.dense_top,
                     "l0": r.lexical_top,
                     "cov": r.coverage,
-                    "sent": [sentence(q.question, qvec, ch) for ch in [gate, *others]],
+                    "sent": [best(per) for per in [gate_sentences, *others_sentences]],
+                    "gate": gate_sentences,
                     "agree": doc[by_dense.row].doc_id == doc[by_lexical.row].doc_id,
                     "terms": [
                         [lexical.term_idf(t), t in top_terms, t in vocab]
@@ -102,6 +125,10 @@ def features(rows: list[dict]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     f["max over top-3 sentence scores"] = col(
         lambda r: max(s["cos"] + OVERLAP_WEIGHT * s["ov"] for s in r["sent"])
     )
+    for lam in TITLE_WEIGHTS:
+        f[f"answer sentence score, title terms x {lam}"] = col(
+            lambda r, lam=lam: _titled(r, lam)[0]
+        )
     old = f["cos + 0.3 x BM25 (before)"]
     f["before + 0.1 x coverage"] = old + 0.1 * col(lambda r: r["cov"])
     f["before + 0.3 x rare terms in top passage"] = old + 0.3 * f["rare terms in top passage"]
@@ -114,6 +141,23 @@ def features(rows: list[dict]) -> tuple[dict[str, np.ndarray], np.ndarray]:
         sent + 0.2 * f["top cosine"] + 0.1 * f["best scaled BM25"]
     )
     return f, np.array([r["label"] == "in" for r in rows])
+
+
+def _titled(row: dict, lam: float) -> tuple[float, bool]:
+    """The gate passage's answer sentence when the overlap also counts the question terms found
+    only in the passage's title, at weight `lam` (0: `answering.scored_sentence`): its score and
+    whether it holds a gold answer."""
+    scores = [c + OVERLAP_WEIGHT * (ov + lam * (ovt - ov)) for c, ov, ovt, _ in row["gate"]]
+    best = int(np.argmax(scores))
+    return scores[best], row["gate"][best][3]
+
+
+def in_sentence(dumps: list[Path]) -> None:
+    """Answer-in-first-sentence (in-scope questions) per title weight."""
+    for path in dumps:
+        rows = [r for r in json.loads(path.read_text("utf-8")) if r["label"] == "in"]
+        rates = {lam: np.mean([_titled(r, lam)[1] for r in rows]) for lam in (0.0, *TITLE_WEIGHTS)}
+        print(path, len(rows), " ".join(f"title x {lam}: {v:.4f}" for lam, v in rates.items()))
 
 
 def at_in(s, inside, target=0.98):
@@ -149,5 +193,7 @@ if __name__ == "__main__":
         dump(*map(Path, sys.argv[2:5]))
     elif sys.argv[1:2] == ["sweep"] and len(sys.argv) == 4:
         sweep(*map(Path, sys.argv[2:4]))
+    elif sys.argv[1:2] == ["sentence"] and len(sys.argv) >= 3:
+        in_sentence(list(map(Path, sys.argv[2:])))
     else:
         sys.exit(__doc__)
