@@ -12,6 +12,7 @@ ceiling (any sentence of the passage contains it).
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,11 @@ from qabot.chunking import split_sentences
 from qabot.config import get_settings
 
 ALPHAS = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0, 100.0)
+
+
+def _words(text: str) -> set[str]:
+    """The old rule's words: lower-cased, longer than 2 letters (answering.py before 909683c)."""
+    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
 
 
 def main() -> None:
@@ -58,10 +64,8 @@ def main() -> None:
         ok = [ev.contains_answer(t, q.answers) for t in texts]
         ceiling += any(ok)
         first_pos += ok[0]
-        qwords = answering._words(q.question)
-        words = np.array(
-            [len(qwords & answering._words(t)) / len(qwords) if qwords else 0 for t in texts]
-        )
+        qwords = _words(q.question)
+        words = np.array([len(qwords & _words(t)) / len(qwords) if qwords else 0 for t in texts])
         idf = np.array([answering.term_overlap(q.question, t, lexical) for t in texts])
         for m, al in results:
             score = sims + al * (words if m == "words" else idf)
