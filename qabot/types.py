@@ -53,8 +53,9 @@ class Answer:
     question: str
     found: bool
     hits: list[Hit] = field(default_factory=list)
-    # The confidence the threshold was compared with (best cosine + a share of the best BM25
-    # match, see qabot/retrieval.py), also when not found, for tuning thresholds.
+    # The confidence the threshold was compared with (what the embedder's `Calibration` in
+    # qabot/retrieval.py defines: for MiniLM the answer sentence's score, else the best cosine
+    # plus a share of the best BM25 match), also when not found, for tuning thresholds.
     best_score: float | None = None
 
     @property
