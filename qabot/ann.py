@@ -17,7 +17,6 @@ the rows), or keep the rows and pass the deleted ids to ``search(exclude=...)`` 
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import tempfile
@@ -27,6 +26,7 @@ import faiss
 import numpy as np
 
 from qabot.errors import IndexCorruptError, IndexMismatchError
+from qabot.fsutil import fsync_dir, fsync_file
 
 KINDS = ("flat", "hnsw", "ivf")
 SETTINGS = ("auto", *KINDS)
@@ -237,18 +237,12 @@ def save_index(index: faiss.Index, path: Path) -> None:
     tmp = Path(tmp_name)
     try:
         _write(index, tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    with contextlib.suppress(OSError):  # make the rename itself durable; not all systems can
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    fsync_dir(path.parent, best_effort=True)  # make the rename itself durable
 
 
 def _write(index: faiss.Index, path: Path) -> None:

@@ -39,6 +39,7 @@ from qabot.errors import (
     IndexMismatchError,
     IndexMissingError,
 )
+from qabot.fsutil import fsync_dir, fsync_file
 from qabot.types import Chunk
 
 FORMAT_VERSION = 1
@@ -307,8 +308,8 @@ class IndexStore:
 
                 lexical.save(tmp / FOLDER)
                 for path in (tmp / FOLDER).iterdir():
-                    _fsync_file(path)
-                _fsync_dir(tmp / FOLDER)
+                    fsync_file(path)
+                fsync_dir(tmp / FOLDER)
             manifest = {
                 **manifest,
                 "format_version": FORMAT_VERSION,
@@ -319,11 +320,11 @@ class IndexStore:
                 "doc_files": doc_files,
             }
             _write_text(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
-            _fsync_dir(tmp)
+            fsync_dir(tmp)
             os.rename(tmp, folder)
             _write_text(self.root / f".{CURRENT}.tmp", version)
             os.replace(self.root / f".{CURRENT}.tmp", self.root / CURRENT)
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -399,16 +400,3 @@ def _write_text(path: Path, text: str) -> None:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
-
-
-def _fsync_file(path: Path) -> None:
-    with path.open("rb+") as fh:
-        os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

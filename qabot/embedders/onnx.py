@@ -25,6 +25,7 @@ import numpy as np
 
 from qabot.embedders.base import ProgressCallback, normalize
 from qabot.errors import ConfigError, IndexCorruptError, IndexMismatchError
+from qabot.fsutil import fsync_dir, fsync_file
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -99,7 +100,7 @@ def export_onnx(st_model_dir_or_name: str, out_dir: Path, *, opset: int = 17) ->
         plan["source"] = load_from
         _write_json(tmp / CONFIG_FILE, plan)
         for name in (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE):
-            _fsync(tmp / name)
+            fsync_file(tmp / name)
         _publish(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -305,14 +306,6 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _publish(tmp: Path, out_dir: Path) -> None:
     """Rename `tmp` to `out_dir`. A directory cannot replace a non-empty one in a single rename, so
     an old export is moved aside first and deleted after."""
@@ -321,12 +314,7 @@ def _publish(tmp: Path, out_dir: Path) -> None:
         old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}-{time.monotonic_ns()}")
         os.rename(out_dir, old)
     os.rename(tmp, out_dir)
-    with contextlib.suppress(OSError):  # best effort: makes the rename itself durable
-        fd = os.open(out_dir.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    fsync_dir(out_dir.parent, best_effort=True)  # makes the rename itself durable
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
