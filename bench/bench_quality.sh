@@ -7,7 +7,7 @@
 set -euo pipefail
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 DATA=${DATA:-../shared/data}
-SPLITS=${SPLITS:-/tmp/qabot-splits}
+SPLITS=${SPLITS:-/tmp/qx/splits}  # the paths bench/RESULTS-quality.md cites
 OUT=${OUT:-/tmp/qabot-quality}
 WHICH=${1:-minilm}
 mkdir -p "$OUT"
