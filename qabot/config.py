@@ -31,8 +31,13 @@ IdList = Annotated[list[int], NoDecode]
 class Settings(BaseSettings):
     """Everything qabot can be told; each field is ``QABOT_<NAME>`` in the environment."""
 
+    # An empty value (`QABOT_SCORE_THRESHOLD=` in a copy of .env.example) means the default.
     model_config = SettingsConfigDict(
-        env_prefix="QABOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="QABOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_ignore_empty=True,
     )
 
     # Paths

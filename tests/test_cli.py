@@ -151,3 +151,20 @@ def test_every_command_has_help_with_example_and_is_in_readme():
         assert re.search(rf"qabot {re.escape(name)}\b", readme), f"`qabot {name}` not in README"
         result = _run(*name.split(), "--help")
         assert result.exit_code == 0
+
+
+def test_every_setting_is_in_env_example():
+    from qabot.config import Settings
+
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        assert re.search(rf"^QABOT_{name.upper()}=", example, re.M), f"QABOT_{name.upper()}"
+
+
+def test_a_copy_of_env_example_gives_the_defaults(tmp_path):
+    import shutil
+
+    from qabot.config import Settings, get_settings
+
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")  # tests run in tmp_path
+    assert get_settings() == Settings(_env_file=None)
