@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from qabot.errors import ConfigError
@@ -68,6 +68,19 @@ class Settings(BaseSettings):
     lexical_weight: float = Field(0.5, ge=0.0, le=1.0, description="BM25 share in hybrid")
     max_question_chars: int = Field(1000, ge=10)
 
+    # Optional models (qabot/reranking.py, qabot/reading.py): empty = off. Each downloads its
+    # weights on first use and imports torch, so asking gets slower; neither is on by default.
+    # A sentence-transformers CrossEncoder name or folder re-scoring the best passages.
+    reranker_model: str = ""
+    rerank_candidates: int = Field(20, ge=1, le=200, description="distinct passages re-scored")
+    # None: "not found" stays the embedder's calibrated confidence (score_threshold). Set, it is
+    # decided on the best cross-encoder score (0..1) instead; calibrate it per cross-encoder
+    # with `qabot eval --out-of-scope`.
+    reranker_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    # A transformers extractive question-answering model name or folder: picks the exact answer
+    # span among the passages shown.
+    reader_model: str = ""
+
     # Telegram
     telegram_token: SecretStr = SecretStr("")
     telegram_base_url: str = "https://api.telegram.org/bot"
@@ -84,6 +97,20 @@ class Settings(BaseSettings):
     _split = field_validator(
         "allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before"
     )(_split_ids)
+
+    @model_validator(mode="after")
+    def _threshold_needs_reranker(self) -> Settings:
+        if self.reranker_threshold is not None and not self.reranker_model.strip():
+            raise ValueError(
+                "QABOT_RERANKER_THRESHOLD is set but QABOT_RERANKER_MODEL is empty: name a "
+                "cross-encoder or unset the threshold"
+            )
+        return self
+
+    @property
+    def reranker_gate(self) -> bool:
+        """Whether "not found" is decided on the cross-encoder's score."""
+        return bool(self.reranker_model.strip()) and self.reranker_threshold is not None
 
     def telegram_token_value(self) -> str:
         """The bot token, refusing an empty or placeholder one with the setting's name."""

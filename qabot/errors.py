@@ -41,3 +41,9 @@ class IndexLockedError(QabotError):
 
 class DocumentError(QabotError):
     """One document cannot be read (binary, undecodable, empty, unsupported). Seen as a warning."""
+
+
+class ModelLoadError(QabotError):
+    """An optional model named in a setting (reranker, reader) cannot be loaded: a typo, no
+    internet for the first download, or not the kind of model the setting needs. Seen by the asker;
+    the message names the setting and how to turn the feature off."""

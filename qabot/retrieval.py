@@ -121,12 +121,14 @@ def script(text: str) -> str:
 @dataclass
 class Candidate:
     """One ranked chunk: `row` in the index, its dense cosine, its BM25 score scaled 0..1 (0
-    when not a lexical match) and the score it was ranked by."""
+    when not a lexical match) and the score it was ranked by; `rerank`, the cross-encoder's
+    score (0..1), when a reranker re-scored it (qabot/reranking.py)."""
 
     row: int
     dense: float
     lexical: float
     score: float
+    rerank: float | None = None
 
 
 @dataclass

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +26,10 @@ from qabot.indexer import status as index_status
 from qabot.retrieval import Retrieval, Retriever, calibration, default_threshold
 from qabot.store import IndexData, IndexStore
 from qabot.types import Answer, BuildReport, Chunk, IndexStatus
+
+if TYPE_CHECKING:  # both import torch: loaded only when configured
+    from qabot.reading import Reader
+    from qabot.reranking import Reranker
 
 log = logging.getLogger("qabot")
 
@@ -74,6 +80,8 @@ class QAService:
         self._embedder = embedder
         self._embedder_given = embedder is not None
         self._query_embedder: Embedder | None = None
+        self._reranker: Reranker | None = None
+        self._reader: Reader | None = None
         self._loaded: _Loaded | None = None
         self._lock = threading.RLock()
 
@@ -94,6 +102,40 @@ class QAService:
             if self._query_embedder is None:
                 self._query_embedder = self._onnx_embedder() or self.embedder
             return self._query_embedder
+
+    @property
+    def reranker(self) -> Reranker | None:
+        """The cross-encoder of QABOT_RERANKER_MODEL, loaded on first use; None when unset."""
+        name = self.settings.reranker_model.strip()
+        if not name:
+            return None
+        with self._lock:
+            if self._reranker is None:
+                from qabot.reranking import Reranker
+
+                self._reranker = Reranker(name)
+            return self._reranker
+
+    @property
+    def reader(self) -> Reader | None:
+        """The question-answering model of QABOT_READER_MODEL, loaded on first use; None when
+        unset."""
+        name = self.settings.reader_model.strip()
+        if not name:
+            return None
+        with self._lock:
+            if self._reader is None:
+                from qabot.reading import Reader
+
+                self._reader = Reader(name)
+            return self._reader
+
+    @property
+    def threshold(self) -> float:
+        """What "not found" is decided on: QABOT_RERANKER_THRESHOLD on the cross-encoder's score
+        when set, else the (calibrated) QABOT_SCORE_THRESHOLD on the embedder's confidence."""
+        s = self.settings
+        return s.reranker_threshold if s.reranker_gate else s.score_threshold
 
     def _onnx_folder(self) -> Path | None:
         s = self.settings
@@ -183,15 +225,37 @@ class QAService:
 
     def retrieve(self, question: str, qvec: np.ndarray, *, n: int) -> Retrieval:
         """The `n` best chunks in the configured retrieval mode. Over-fetch (n > k): near-
-        duplicate neighbouring chunks are dropped before the top k."""
-        return self._index().retriever.retrieve(
+        duplicate neighbouring chunks are dropped before the top k. With a reranker, at least
+        enough chunks for QABOT_RERANK_CANDIDATES distinct passages, the re-scored ones first
+        (and with QABOT_RERANKER_THRESHOLD, the best cross-encoder score as the confidence)."""
+        reranker = self.reranker
+        s = self.settings
+        loaded = self._index()
+        retrieval = loaded.retriever.retrieve(
             question=question,
             qvec=qvec,
-            n=n,
-            mode=self.settings.retrieval_mode,
-            lexical_weight=self.settings.lexical_weight,
-            calib=calibration(self.settings.embedder, self.settings.model),
+            # Neighbouring chunks overlap: twice as many rows leave enough distinct passages.
+            n=max(n, 2 * s.rerank_candidates + 5) if reranker else n,
+            mode=s.retrieval_mode,
+            lexical_weight=s.lexical_weight,
+            calib=calibration(s.embedder, s.model),
         )
+        if reranker is None:
+            return retrieval
+        from qabot.reranking import rerank
+
+        ranked = rerank(
+            question,
+            retrieval.candidates,
+            chunk=loaded.data.chunk,
+            scorer=reranker.scores,
+            n=s.rerank_candidates,
+        )
+        retrieval = replace(retrieval, candidates=ranked)
+        if s.reranker_gate:  # no gate sentence: the cross-encoder's score alone decides
+            best = ranked[0].rerank if ranked else None
+            retrieval = replace(retrieval, confidence=best, gate_row=None)
+        return retrieval
 
     def chunk(self, row: int) -> Chunk:
         """Chunk `row` of the loaded index (a `Candidate.row`)."""
@@ -206,23 +270,37 @@ class QAService:
         k: int,
         threshold: float | None = None,
     ) -> Answer:
-        """Passages and the answer sentence from a retrieval (the threshold from settings
-        unless given)."""
+        """Passages and the answer sentence from a retrieval (`self.threshold` unless given);
+        with a reader, its exact span, whose passage then goes first."""
         loaded = self._index()
         ranked = [(loaded.data.chunk(c.row), c.dense) for c in retrieval.candidates]
         gate = retrieval.gate_row
-        return make_answer(
+        # The reader reads the first QABOT_TOP_K passages whatever k is asked for, so a longer
+        # list (the bot's "More results" asks again with a larger k) keeps the same answer first.
+        reading = self.settings.top_k if self.settings.reader_model.strip() else 0
+        answer = make_answer(
             question=question,
             qvec=qvec,
             ranked=ranked,
             confidence=retrieval.confidence,
-            k=k,
-            threshold=self.settings.score_threshold if threshold is None else threshold,
+            k=max(k, reading),
+            threshold=self.threshold if threshold is None else threshold,
             embedder=self.query_embedder,
             lexical=loaded.retriever.lexical,
             gate=None if gate is None else loaded.data.chunk(gate),
             sentence_weight=calibration(self.settings.embedder, self.settings.model).sentence,
         )
+        reranked = {
+            loaded.data.chunk(c.row): c.rerank for c in retrieval.candidates if c.rerank is not None
+        }
+        if reranked:
+            answer.hits = [replace(h, rerank_score=reranked.get(h.chunk)) for h in answer.hits]
+        if reading and answer.found:
+            from qabot.reading import read_answer
+
+            answer = read_answer(answer, self.reader, n=reading)
+            answer.hits = answer.hits[:k]
+        return answer
 
     # -- the index ---------------------------------------------------------------------------
     def has_index(self) -> bool:

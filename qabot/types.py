@@ -32,17 +32,29 @@ class Chunk:
 @dataclass(frozen=True)
 class Hit:
     """A retrieved chunk. `score` is its dense cosine similarity to the question (whatever order
-    fusion gave it); `rank` starts at 1."""
+    fusion or the reranker gave it); `rank` starts at 1. `rerank_score` is the cross-encoder's
+    relevance (0..1) when a reranker is configured; `span_*` is the reader's exact answer (offsets
+    into chunk.text and its probability), on the first hit only, when a reader is configured."""
 
     chunk: Chunk
     score: float
     rank: int
     sentence_start: int = 0  # the answer sentence, as offsets into chunk.text
     sentence_end: int = 0
+    rerank_score: float | None = None
+    span_start: int | None = None
+    span_end: int | None = None
+    span_score: float | None = None
 
     @property
     def sentence(self) -> str:
         return self.chunk.text[self.sentence_start : self.sentence_end].strip()
+
+    @property
+    def span(self) -> str | None:
+        if self.span_start is None or self.span_end is None:
+            return None
+        return self.chunk.text[self.span_start : self.span_end]
 
 
 @dataclass
@@ -55,35 +67,56 @@ class Answer:
     hits: list[Hit] = field(default_factory=list)
     # The confidence the threshold was compared with (what the embedder's `Calibration` in
     # qabot/retrieval.py defines: for MiniLM the answer sentence's score, else the best cosine
-    # plus a share of the best BM25 match), also when not found, for tuning thresholds.
+    # plus a share of the best BM25 match), also when not found, for tuning thresholds. With
+    # QABOT_RERANKER_THRESHOLD set: the best cross-encoder score instead.
     best_score: float | None = None
 
     @property
     def sentence(self) -> str | None:
         return self.hits[0].sentence if self.hits else None
 
+    @property
+    def span(self) -> str | None:
+        """The reader's exact answer inside `sentence` (None without a reader)."""
+        return self.hits[0].span if self.hits else None
+
     def to_dict(self) -> dict:
-        """The stable machine-readable form printed by ``qabot ask --json``."""
-        return {
+        """The stable machine-readable form printed by ``qabot ask --json``. The reranker's and
+        the reader's keys appear only when they are configured: "span" (the exact answer) with
+        "span_score", and per result "rerank_score" and "span_start"/"span_end" (offsets into
+        "passage")."""
+        out: dict = {
             "question": self.question,
             "found": self.found,
             "answer": self.sentence,
             "best_score": None if self.best_score is None else round(self.best_score, 4),
-            "results": [
-                {
-                    "rank": h.rank,
-                    "score": round(h.score, 4),
-                    "sentence": h.sentence,
-                    "passage": h.chunk.text,
-                    "title": h.chunk.title,
-                    "source": h.chunk.source,
-                    "doc_id": h.chunk.doc_id,
-                    "start": h.chunk.start,
-                    "end": h.chunk.end,
-                }
-                for h in self.hits
-            ],
         }
+        first = self.hits[0] if self.hits else None
+        if first is not None and first.span is not None:
+            out["span"] = first.span
+            out["span_score"] = None if first.span_score is None else round(first.span_score, 4)
+        out["results"] = [_hit_dict(h) for h in self.hits]
+        return out
+
+
+def _hit_dict(h: Hit) -> dict:
+    row = {
+        "rank": h.rank,
+        "score": round(h.score, 4),
+        "sentence": h.sentence,
+        "passage": h.chunk.text,
+        "title": h.chunk.title,
+        "source": h.chunk.source,
+        "doc_id": h.chunk.doc_id,
+        "start": h.chunk.start,
+        "end": h.chunk.end,
+    }
+    if h.rerank_score is not None:
+        row["rerank_score"] = round(h.rerank_score, 4)
+    if h.span_start is not None:
+        row["span_start"] = h.span_start
+        row["span_end"] = h.span_end
+    return row
 
 
 @dataclass

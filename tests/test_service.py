@@ -77,3 +77,49 @@ def test_a_build_by_another_process_is_read_from_disk(settings, seeds):
     assert report.added == ["c.txt"]
     assert svc.ask("mountains").hits[0].chunk.source == "b.txt"
     assert svc.ask("deserts").hits[0].chunk.source == "c.txt"
+
+
+def test_asking_without_reranker_or_reader_imports_neither(settings, seeds, tmp_path, tiny_models):
+    """The optional models cost seconds of imports: with their settings empty, a one-shot ask
+    (here with the model-free embedder) loads neither torch nor transformers; the probe does see
+    them when a reranker is set."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    write(seeds / "cats.txt", "Pets\nCats sleep for most of the day in warm places.")
+    QAService(settings, embedder=HashingEmbedder()).build()
+    env = {
+        **os.environ,
+        "QABOT_EMBEDDER": "hashing",
+        "QABOT_SCORE_THRESHOLD": "0.1",
+        "QABOT_SEEDS_DIR": str(seeds),
+        "QABOT_INDEX_DIR": str(settings.index_dir),
+        "QABOT_RERANKER_MODEL": "",
+        "QABOT_READER_MODEL": "",
+    }
+    probe = (
+        "import sys, json; from qabot.cli import main\n"
+        "sys.argv = ['qabot', 'ask', 'Where do cats sleep?', '--json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ('torch', 'transformers', 'sentence_transformers')\n"
+        "print(json.dumps(sorted(m for m in heavy if m in sys.modules)))"
+    )
+
+    def heavy_modules(**extra: str) -> list[str]:
+        run = subprocess.run(
+            [sys.executable, "-c", probe],
+            env={**env, **extra},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stderr
+        *answer, modules = run.stdout.strip().splitlines()
+        assert json.loads("\n".join(answer))["answer"].startswith("Cats sleep")
+        return json.loads(modules)
+
+    assert heavy_modules() == []
+    reranked = heavy_modules(QABOT_RERANKER_MODEL=str(tiny_models["reranker"]))
+    assert {"torch", "sentence_transformers"} <= set(reranked)
