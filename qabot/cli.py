@@ -117,13 +117,22 @@ def _print_answer(answer: Answer, threshold: float) -> None:
         return
     for hit in answer.hits:
         chunk = hit.chunk
-        if hit.rank == 1:
+        if hit.rank == 1 and hit.span is not None:  # the reader's exact answer, then its sentence
+            out.print(
+                f"[bold]Answer:[/] [bold green]{escape(hit.span)}[/] "
+                f"[dim](reader {hit.span_score:.2f})[/]"
+            )
+            out.print(f"[bold yellow]{escape(hit.sentence)}[/]\n")
+            out.print(_highlight(chunk.text, hit.sentence))
+        elif hit.rank == 1:
             out.print(f"[bold]Answer:[/] [bold yellow]{escape(hit.sentence)}[/]\n")
             out.print(_highlight(chunk.text, hit.sentence))
         else:
             out.print(f"\n[bold]#{hit.rank}[/] {escape(chunk.text)}")
+        rerank = "" if hit.rerank_score is None else f" · rerank {hit.rerank_score:.2f}"
         out.print(
-            f"[dim]Source: {escape(chunk.title)} ({escape(chunk.source)}) · score {hit.score:.2f}[/]"
+            f"[dim]Source: {escape(chunk.title)} ({escape(chunk.source)}) · score {hit.score:.2f}"
+            f"{rerank}[/]"
         )
 
 
@@ -162,7 +171,7 @@ def ask(
         if as_json:
             out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
-            _print_answer(answer, service.settings.score_threshold)
+            _print_answer(answer, service.threshold)
 
     _run(go)
 
@@ -202,7 +211,7 @@ def chat(
             if as_json:
                 out.print(json.dumps(answer.to_dict(), ensure_ascii=False))
             else:
-                _print_answer(answer, service.settings.score_threshold)
+                _print_answer(answer, service.threshold)
                 out.print()
 
     _run(go)

@@ -206,6 +206,21 @@ async def test_allow_lists_refuse_strangers(tmp_path, server):
     assert "Sybiha" in answer["text"] and "Sybiha" in in_team["text"]
 
 
+async def test_the_readers_span_leads_the_reply(tmp_path, server, tiny_models):
+    """With QABOT_READER_MODEL (a tiny random model the test built), the reply starts with the
+    reader's exact answer, then its sentence; the bot's answer is the service's."""
+    settings = make_settings(tmp_path, server, reader_model=str(tiny_models["reader"]))
+    seed(settings, {"hostile.txt": HOSTILE})
+    question = "What does the comparison rule say about <script>?"
+    expected = QAService(settings).ask(question)
+    assert expected.found and expected.span
+    async with running_bot(settings, server):
+        asked = await server.send_text(ALICE, question)
+        [reply] = await server.replies(ALICE.id, after=asked["message_id"])
+    assert reply["text"].startswith(f"Answer: {expected.span}\n\n{expected.sentence}")
+    assert all(c.status == 200 for c in server.calls), [c.description for c in server.calls]
+
+
 async def test_html_hostile_document_text_arrives_intact(tmp_path, server):
     settings = make_settings(tmp_path, server)
     seed(settings, {"hostile.txt": HOSTILE})

@@ -6,10 +6,18 @@ import pytest
 
 from qabot.bot.access import Access
 from qabot.bot.buttons import ButtonData, QuestionMemory, index_tag
-from qabot.bot.formatting import Block, escape, render_messages, split_text, utf16_len
+from qabot.bot.formatting import (
+    Block,
+    answer_blocks,
+    escape,
+    render_messages,
+    split_text,
+    utf16_len,
+)
 from qabot.bot.messages import TEXTS, language_of, text
 from qabot.bot.ratelimit import QuestionLimiter
 from qabot.bot.uploads import is_supported, safe_file_name, target_path
+from qabot.types import Chunk, Hit
 from tests.botapi.html_check import EntityParseError, parse_html
 
 
@@ -25,6 +33,29 @@ def test_escape_keeps_document_text_intact_after_parsing():
 def test_the_stand_in_refuses_what_telegram_refuses(bad):
     with pytest.raises(EntityParseError, match="can't parse entities"):
         parse_html(bad)
+
+
+def test_the_readers_span_comes_first_escaped():
+    text = "Rules\nIf a < b && c > d then call <b>now</b>. Nothing else."
+    start = text.index("a < b")
+    hit = Hit(
+        Chunk("r.txt", "Rules", "r.txt", 0, len(text), text),
+        0.5,
+        1,
+        sentence_start=text.index("If"),
+        sentence_end=text.index(" Nothing"),
+        span_start=start,
+        span_end=text.index(" then"),
+        span_score=0.7,
+    )
+    [html] = render_messages(answer_blocks(hit, "en"))
+    assert html.startswith("<b>Answer</b>: <b>a &lt; b &amp;&amp; c &gt; d</b>\n\n<b>If a")
+    assert parse_html(html).startswith("Answer: a < b && c > d\n\nIf a < b && c > d then")
+    plain = Hit(hit.chunk, 0.5, 1, hit.sentence_start, hit.sentence_end)
+    [without] = render_messages(answer_blocks(plain, "uk"))
+    assert without.startswith("<b>If a &lt; b") and "Відповідь" not in without
+    [ukrainian] = render_messages(answer_blocks(hit, "uk"))
+    assert ukrainian.startswith("<b>Відповідь</b>: <b>a &lt; b")
 
 
 def test_a_long_block_is_split_at_sentences_inside_its_tag():

@@ -1,5 +1,7 @@
 import json
+import os
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -168,3 +170,42 @@ def test_a_copy_of_env_example_gives_the_defaults(tmp_path):
 
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")  # tests run in tmp_path
     assert get_settings() == Settings(_env_file=None)
+
+
+def test_ask_shows_the_readers_span_and_the_rerank_score(env, monkeypatch, tiny_models):
+    from qabot.config import get_settings
+    from qabot.service import QAService
+    from tests.helpers_tiny_models import QUESTIONS, write_corpus
+
+    write_corpus(Path(os.environ["QABOT_SEEDS_DIR"]))
+    monkeypatch.setenv("QABOT_READER_MODEL", str(tiny_models["reader"]))
+    monkeypatch.setenv("QABOT_RERANKER_MODEL", str(tiny_models["reranker"]))
+    result = _run("ask", QUESTIONS[0], "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout[result.stdout.index("{") :])
+    expected = QAService(get_settings()).ask(QUESTIONS[0])  # the same settings, in code
+    assert payload["span"] == expected.span and payload["answer"] == expected.sentence
+    assert payload["span"] in payload["answer"]
+    top = payload["results"][0]
+    assert top["passage"][top["span_start"] : top["span_end"]] == payload["span"]
+    assert all(0 <= r["rerank_score"] <= 1 for r in payload["results"])
+
+    shown = _run("ask", QUESTIONS[0])
+    assert shown.exit_code == 0, shown.output
+    first, second = shown.stdout.splitlines()[:2]
+    assert first.startswith(f"Answer: {expected.span} (reader ")
+    assert second == expected.sentence
+    assert " · rerank 0." in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("setting", "feature"), [("RERANKER_MODEL", "reranker"), ("READER_MODEL", "reader")]
+)
+def test_a_model_that_cannot_load_is_one_line(env, monkeypatch, setting, feature):
+    monkeypatch.setenv(f"QABOT_{setting}", "no-such-org/no-such-model")
+    result = _run("ask", "Where do cats sleep?")
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()[-1:]
+    assert line.startswith(f"Error: QABOT_{setting}=no-such-org/no-such-model could not be loaded")
+    assert line.endswith(f"unset it to turn the {feature} off)")
+    assert "Traceback" not in result.output

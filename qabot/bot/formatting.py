@@ -143,8 +143,11 @@ def _first_piece(block: Block, text: str, budget: int) -> str | None:
 
 # -- the bot's replies -------------------------------------------------------------------------
 def answer_blocks(hit: Hit, lang: str) -> list[Block]:
-    """The answer: its sentence in bold, the passage it comes from, and the document's title."""
+    """The answer: the reader's exact span when there is one, the sentence in bold, the passage
+    it comes from, and the document's title."""
     blocks = []
+    if hit.span:
+        blocks.append(Block(hit.span, "b", _label("answer_label", lang)))
     if hit.sentence:
         blocks.append(Block(hit.sentence, "b"))
     blocks.append(Block(hit.chunk.text, "blockquote"))

@@ -100,6 +100,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "uk": "Я не знаю такої команди. /help покаже, що я вмію.",
     },
     "source_label": {"en": "Source", "uk": "Джерело"},
+    "answer_label": {"en": "Answer", "uk": "Відповідь"},
     "more_button": {"en": "More results", "uk": "Ще результати"},
     "source_button": {"en": "Source", "uk": "Джерело"},
     "result_heading": {"en": "Result {rank}", "uk": "Результат {rank}"},
