@@ -12,6 +12,11 @@ Metrics (each question asked exactly the way `QAService.ask` asks it):
 - not-found rate (in-scope questions the threshold turns away) and, with out-of-scope questions
   (another dataset's questions against this corpus), the false-answer rate;
 - query latency p50/p95 (embedding, retrieval and sentence choice) and indexing throughput.
+
+A configured reranker and reader (QABOT_RERANKER_MODEL, QABOT_READER_MODEL) act inside the
+service, so every metric includes them; the report names them, and with a reader adds
+answer-span exact match (the reader's span equals a gold answer, normalised). They change no
+vector, so the cached index is shared with runs without them.
 """
 
 from __future__ import annotations
@@ -177,6 +182,7 @@ class Outcome:
     sentence: str
     confidence: float
     seconds: float
+    span: str | None = None
 
 
 def _local_id(doc_id: str) -> str:
@@ -204,6 +210,7 @@ def ask_one(service, question: str, *, k: int) -> Outcome:
         first.sentence if first else "",
         -math.inf if answer.best_score is None else answer.best_score,
         seconds,
+        answer.span,
     )
 
 
@@ -235,7 +242,7 @@ def evaluate(
     n = len(outcomes)
     hits = {h: 0 for h in HIT_AT}
     rr = 0.0
-    in_passage = in_sentence = found = 0
+    in_passage = in_sentence = found = span_exact = 0
     for q, o in outcomes:
         gold = set(q.doc_ids)
         rank = next((i for i, d in enumerate(o.docs, 1) if d in gold), None)
@@ -245,6 +252,8 @@ def evaluate(
         in_passage += contains_answer(o.passage, q.answers)
         in_sentence += contains_answer(o.sentence, q.answers)
         found += o.confidence >= threshold
+        gold_answers = {normalize_answer(a) for a in q.answers}
+        span_exact += o.span is not None and normalize_answer(o.span) in gold_answers
     latencies = np.array([o.seconds for _, o in outcomes]) * 1000
     settings = service.settings
     report: dict = {
@@ -256,12 +265,16 @@ def evaluate(
         "threshold": threshold,
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap": settings.chunk_overlap,
+        "reranker": settings.reranker_model or None,
+        "rerank_candidates": settings.rerank_candidates if settings.reranker_model else None,
+        "reader": settings.reader_model or None,
         "index": index.build,
         **{f"hit@{h}": round(hits[h] / n, 4) for h in HIT_AT},
         "mrr@10": round(rr / n, 4),
         "answer_in_first_passage": round(in_passage / n, 4),
         "answer_in_first_sentence": round(in_sentence / n, 4),
         "not_found_rate": round(1 - found / n, 4),
+        **({"answer_span_exact": round(span_exact / n, 4)} if settings.reader_model else {}),
         "latency_ms": {
             "p50": round(float(np.percentile(latencies, 50)), 1),
             "p95": round(float(np.percentile(latencies, 95)), 1),
@@ -306,6 +319,15 @@ def format_report(report: dict) -> str:
         f"in first sentence {report['answer_in_first_sentence']:.3f}",
         f"  not found {report['not_found_rate']:.3f} of in-scope questions",
     ]
+    if report.get("reranker"):
+        lines.insert(
+            1,
+            f"  reranker  {report['reranker']} over {report['rerank_candidates']} passages",
+        )
+    if report.get("reader"):
+        lines.append(
+            f"  reader    {report['reader']}: span exact match {report['answer_span_exact']:.3f}"
+        )
     oos = report.get("out_of_scope")
     if oos:
         lines.append(

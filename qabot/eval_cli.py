@@ -66,7 +66,9 @@ def eval_command(
     """Score retrieval and answers on a dataset (hit@k, MRR, answer sentence, not found).
 
     The corpus is indexed once into a cache per embedder and chunking; later runs that change
-    only --mode, -k, --threshold or --lexical-weight reuse it.
+    only --mode, -k, --threshold or --lexical-weight reuse it. A reranker or reader configured
+    (QABOT_RERANKER_MODEL, QABOT_READER_MODEL) is measured too; with QABOT_RERANKER_THRESHOLD,
+    --threshold and the calibration table are on the cross-encoder's score.
 
     Example: qabot eval ../shared/data/xquad_en --out-of-scope ../shared/data/squad_uk_mini --mode hybrid -n 300
     """
@@ -86,10 +88,14 @@ def eval_command(
         "model": model,
         "chunk_tokens": chunk_tokens,
         "chunk_overlap": chunk_overlap,
-        "score_threshold": threshold,
     }
     try:
         settings = get_settings(**{key: v for key, v in overrides.items() if v is not None})
+        if threshold is not None:  # the threshold of whichever score decides "not found"
+            key = "reranker_threshold" if settings.reranker_gate else "score_threshold"
+            settings = get_settings(
+                **{k: v for k, v in overrides.items() if v is not None}, **{key: threshold}
+            )
         show = progress and sys.stderr.isatty()
         index = ev.prepare_index(
             dataset, settings, cache_dir=cache_dir or ev.default_cache_dir(), progress=show
@@ -99,7 +105,7 @@ def eval_command(
             index,
             ev.load_questions(dataset, limit=questions),
             k=service.settings.top_k,
-            threshold=service.settings.score_threshold,
+            threshold=service.threshold,
             out_of_scope=ev.load_questions(out_of_scope, limit=questions) if out_of_scope else None,
             progress=show,
         )

@@ -119,3 +119,41 @@ def test_cli_json_and_text(dataset, other, tmp_path):
 def test_cli_help_has_an_example():
     result = CliRunner().invoke(app, ["eval", "--help"])
     assert result.exit_code == 0 and "Example: qabot eval" in result.stdout
+
+
+def test_eval_measures_the_reranker(dataset, tmp_path, tiny_models):
+    """The documents eval ranks are the reranked ones: hit@1 is what `ask` shows first."""
+    reranked = _settings(score_threshold=-1.0, reranker_model=str(tiny_models["reranker"]))
+    index = ev.prepare_index(dataset, reranked, cache_dir=tmp_path / "c")
+    questions = ev.load_questions(dataset)
+    report = ev.evaluate(index, questions, k=3, threshold=-1.0)
+    firsts = [index.service.ask(q.question).hits[0].chunk.doc_id for q in questions]
+    shown = sum(f.split("#")[-1] in q.doc_ids for f, q in zip(firsts, questions, strict=True))
+    assert report["hit@1"] == round(shown / len(questions), 4) < 1.0  # hashing alone: 1.0
+    assert report["reranker"] == str(tiny_models["reranker"]) and report["rerank_candidates"] == 20
+    assert report["reader"] is None and "answer_span_exact" not in report
+    plain = ev.prepare_index(dataset, _settings(score_threshold=-1.0), cache_dir=tmp_path / "c")
+    assert plain.folder == index.folder  # the reranker changes no vector: same cached index
+    assert ev.evaluate(plain, questions, k=3, threshold=-1.0)["reranker"] is None
+
+
+def test_cli_eval_with_reader_and_reranker_threshold(
+    dataset, other, tmp_path, monkeypatch, tiny_models
+):
+    monkeypatch.setenv("QABOT_RERANKER_MODEL", str(tiny_models["reranker"]))
+    monkeypatch.setenv("QABOT_RERANKER_THRESHOLD", "0.3")
+    monkeypatch.setenv("QABOT_READER_MODEL", str(tiny_models["reader"]))
+    args = ["eval", str(dataset), "--embedder", "hashing", "--cache-dir", str(tmp_path / "c")]
+    result = CliRunner().invoke(
+        app, [*args, "--json", "--out-of-scope", str(other), "--threshold", "0.42"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    # With QABOT_RERANKER_THRESHOLD set, --threshold replaces it (not QABOT_SCORE_THRESHOLD).
+    assert report["threshold"] == 0.42
+    assert report["reader"] == str(tiny_models["reader"])
+    assert 0.0 <= report["answer_span_exact"] <= 1.0
+    text = CliRunner().invoke(app, [*args, "--questions", "2"])
+    assert text.exit_code == 0, text.output
+    assert "reranker  " in text.stdout and "span exact match" in text.stdout
+    assert "threshold 0.30" in text.stdout
