@@ -172,6 +172,12 @@ def test_a_copy_of_env_example_gives_the_defaults(tmp_path):
     assert get_settings() == Settings(_env_file=None)
 
 
+def test_reranker_and_reader_settings_are_in_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in ("RERANKER_MODEL", "RERANK_CANDIDATES", "RERANKER_THRESHOLD", "READER_MODEL"):
+        assert f"QABOT_{name}" in readme, name
+
+
 def test_ask_shows_the_readers_span_and_the_rerank_score(env, monkeypatch, tiny_models):
     from qabot.config import get_settings
     from qabot.service import QAService
