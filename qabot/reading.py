@@ -74,6 +74,7 @@ class Reader:
             return []
         import torch
 
+        question = self._fit(question)
         enc = self.tokenizer(
             [question] * len(passages),
             passages,
@@ -100,6 +101,16 @@ class Reader:
             if span is not None and (best[passage] is None or span.score > best[passage].score):
                 best[passage] = span
         return best
+
+    def _fit(self, question: str) -> str:
+        """The question cut to half of what a window leaves past the stride: the tokenizer
+        cannot window a passage behind a question that fills the window (and a question that
+        long is rare: 1,000 characters of English are ~250 tokens)."""
+        limit = (self.window - self.stride) // 2
+        offsets = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)[
+            "offset_mapping"
+        ]
+        return question if len(offsets) <= limit else question[: offsets[limit - 1][1]]
 
 
 def _best_span(

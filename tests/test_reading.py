@@ -105,6 +105,14 @@ def test_the_reader_does_not_run_when_nothing_is_found(settings, tiny_models):
     assert svc._reader is None  # not even loaded
 
 
+def test_a_question_longer_than_the_window_is_cut_not_an_error(tiny_models):
+    reader = Reader(str(tiny_models["reader"]))  # a 128-token model
+    question = " ".join(["apples"] * 300)
+    passage = "Apples grow on old trees in the orchard. " * 30
+    [span] = reader.read(question, [passage])
+    assert span is not None and 0 <= span.start < span.end <= len(passage)
+
+
 def test_sentence_around_a_span():
     text = "First one here. The span sits here. Last one."
     at = text.index("span")
