@@ -134,6 +134,18 @@ def test_bot_without_token_names_the_setting(env):
     assert "QABOT_TELEGRAM_TOKEN" in result.output
 
 
+def test_bot_with_a_model_that_cannot_load_names_the_setting(env, monkeypatch):
+    """Checked before the bot starts (and before any network): one line, exit 1."""
+    monkeypatch.setenv("QABOT_TELEGRAM_TOKEN", "123456:not-checked-yet")
+    monkeypatch.setenv("QABOT_READER_MODEL", "no-such-org/no-such-reader")
+    result = _run("bot")
+    assert result.exit_code == 1
+    assert "Error: QABOT_READER_MODEL=no-such-org/no-such-reader could not be loaded" in (
+        result.output
+    )
+    assert "Traceback" not in result.output
+
+
 def _commands(group=app, prefix=""):
     import typer.main
 

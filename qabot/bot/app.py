@@ -184,6 +184,10 @@ def run(settings: Settings) -> None:
     """Run the bot until interrupted: long polling, or a webhook when a URL is configured."""
     logging.getLogger("qabot").setLevel(logging.INFO)
     application = build_application(settings)
+    # The optional reranker and reader load now: a name that cannot be loaded ends `qabot bot`
+    # with one line, instead of every question failing.
+    service: QAService = application.bot_data["qabot"].service
+    _ = service.reranker, service.reader
     try:
         asyncio.run(_check_token(settings))
     except InvalidToken:
