@@ -8,7 +8,13 @@ import shutil
 import numpy as np
 import pytest
 
-from qabot.answering import best_sentence, make_answer, scored_sentence, term_overlap
+from qabot.answering import (
+    OVERLAP_WEIGHT,
+    best_sentence,
+    make_answer,
+    scored_sentence,
+    term_overlap,
+)
 from qabot.config import Settings
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.lexical import LexicalIndex
@@ -43,6 +49,38 @@ def test_one_sentence_chunk_is_its_own_answer():
     chunk = Chunk("d", "t", "d.txt", 0, 11, "Just words.")
     embedder = HashingEmbedder()
     assert best_sentence("x", embedder.embed_query("x"), chunk, embedder) == (0, 11)
+
+
+def test_a_sentence_that_says_it_gets_the_terms_of_the_sentence_before():
+    text = (
+        "The Warsaw stock exchange first opened in 1817. "
+        "It was re-established in April 1991. "
+        "The city hosts many banks."
+    )
+    chunk = Chunk("d", "Warsaw Stock Exchange", "d.txt", 0, len(text), text)
+    embedder = HashingEmbedder()
+    question = "When was the Warsaw stock exchange re-established?"
+    (start, end), score = scored_sentence(question, embedder.embed_query(question), chunk, embedder)
+    assert text[start:end] == "It was re-established in April 1991."
+    # The score (the not-found confidence) is still the best sentence's own, context aside.
+    first = "The Warsaw stock exchange first opened in 1817."
+    cos = embedder.embed_passages([f"{chunk.title}: {first}"]) @ embedder.embed_query(question)
+    assert score == pytest.approx(
+        float(cos[0]) + OVERLAP_WEIGHT * term_overlap(question, first, None)
+    )
+
+
+def test_a_sentence_holding_the_terms_itself_beats_the_one_after_it():
+    # The second sentence is closer to the question's wording ("did it begin when"); with the
+    # previous sentence's terms counted in full (CONTEXT_WEIGHT 1) it would win.
+    text = (
+        "Construction of the bridge began in 1932. Did it begin when the river froze, people asked."
+    )
+    chunk = Chunk("d", "", "d.txt", 0, len(text), text)
+    embedder = HashingEmbedder()
+    question = "When did construction of the bridge begin?"
+    start, end = best_sentence(question, embedder.embed_query(question), chunk, embedder)
+    assert text[start:end] == "Construction of the bridge began in 1932."
 
 
 def _answer(confidence, ranked_score=0.9):
