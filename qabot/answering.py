@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from qabot.chunking import split_sentences
+from qabot.chunking import sentence_for_embedding, sentence_spans, split_sentences
 from qabot.embedders import Embedder
 from qabot.lexical import LexicalIndex, analyze
 from qabot.types import Answer, Chunk, Hit
@@ -63,6 +65,7 @@ def scored_sentence(
     chunk: Chunk,
     embedder: Embedder,
     lexical: LexicalIndex | None = None,
+    stored: np.ndarray | None = None,
 ) -> tuple[tuple[int, int], float]:
     """The sentence that best answers the question, as offsets into chunk.text, and a score:
     embedding similarity to the question plus OVERLAP_WEIGHT x the idf-weighted share of its
@@ -72,10 +75,13 @@ def scored_sentence(
     is the best sentence's own, without them. The score is also a confidence
     (`Calibration.sentence`): a question about something the corpus does not hold finds no
     sentence that says it."""
-    spans = split_sentences(chunk.text) or [(0, len(chunk.text))]
+    spans = sentence_spans(chunk)
     texts = [chunk.text[s:e] for s, e in spans]
-    titled = [f"{chunk.title}: {t}" if chunk.title else t for t in texts]
-    sims = embedder.embed_passages(titled, batch_size=len(texts)) @ qvec
+    if stored is not None and len(stored) == len(spans):  # the index's sentence vectors
+        sims = stored @ qvec
+    else:
+        titled = [sentence_for_embedding(chunk, span) for span in spans]
+        sims = embedder.embed_passages(titled, batch_size=len(texts)) @ qvec
     own = [term_overlap(question, text, lexical) for text in texts]
     scores = [float(sim) + OVERLAP_WEIGHT * o for sim, o in zip(sims, own, strict=True)]
     # the overlap of a sentence with its predecessor minus its own: what only the previous holds
@@ -93,13 +99,14 @@ def best_sentence(
     chunk: Chunk,
     embedder: Embedder,
     lexical: LexicalIndex | None = None,
+    stored: np.ndarray | None = None,
 ) -> tuple[int, int]:
     """Offsets (into chunk.text) of the sentence that best answers the question
     (`scored_sentence`; a one-sentence chunk is its own answer, with no embedding)."""
     spans = split_sentences(chunk.text)
     if len(spans) <= 1:
         return spans[0] if spans else (0, len(chunk.text))
-    return scored_sentence(question, qvec, chunk, embedder, lexical)[0]
+    return scored_sentence(question, qvec, chunk, embedder, lexical, stored)[0]
 
 
 def make_answer(
@@ -114,15 +121,20 @@ def make_answer(
     lexical: LexicalIndex | None = None,
     gate: Chunk | None = None,
     sentence_weight: float = 0.0,
+    stored: Callable[[Chunk], np.ndarray | None] | None = None,
 ) -> Answer:
     """`ranked` is best first, each chunk with its dense cosine. The confidence decides "not
     found", whatever order fusion put the chunks in: `confidence` (`Retrieval.confidence`, the
     best dense cosine and BM25 match as `Calibration` weighs them) plus `sentence_weight` x the
-    score of the best sentence of `gate` (the chunk of `Retrieval.gate_row`)."""
+    score of the best sentence of `gate` (the chunk of `Retrieval.gate_row`). `stored` gives a
+    chunk's sentence vectors when the index holds them (then no sentence is embedded here)."""
+    vectors_of = stored or (lambda chunk: None)
     best = confidence
     gate_span = None
     if best is not None and sentence_weight and gate is not None:
-        gate_span, score = scored_sentence(question, qvec, gate, embedder, lexical)
+        gate_span, score = scored_sentence(
+            question, qvec, gate, embedder, lexical, vectors_of(gate)
+        )
         best += sentence_weight * score
     if best is None or best < threshold:
         return Answer(question=question, found=False, best_score=best)
@@ -131,7 +143,7 @@ def make_answer(
         if rank == 1 and gate_span is not None and chunk == gate:
             start, end = gate_span  # the default ranking's first chunk: already scored
         elif rank == 1:
-            start, end = best_sentence(question, qvec, chunk, embedder, lexical)
+            start, end = best_sentence(question, qvec, chunk, embedder, lexical, vectors_of(chunk))
         else:
             start, end = 0, 0
         hits.append(Hit(chunk, score, rank, start, end))

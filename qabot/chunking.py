@@ -128,3 +128,24 @@ def passage_for_embedding(chunk: Chunk) -> str:
     if chunk.title and not chunk.text.startswith(chunk.title):
         return f"{chunk.title}\n{chunk.text}"
     return chunk.text
+
+
+def sentence_spans(chunk: Chunk) -> list[tuple[int, int]]:
+    """The chunk's sentences as offsets into chunk.text (at least one: the whole chunk when it
+    has no sentence split)."""
+    return split_sentences(chunk.text) or [(0, len(chunk.text))]
+
+
+def sentence_for_embedding(chunk: Chunk, span: tuple[int, int]) -> str:
+    """The text the model embeds for one sentence of a chunk: "title: sentence" (the title says
+    what "it" and "he" are). The same text whether embedded at build time (sentence vectors) or
+    when picking the answer sentence, so stored vectors can stand in for a fresh embedding."""
+    text = chunk.text[span[0] : span[1]]
+    return f"{chunk.title}: {text}" if chunk.title else text
+
+
+def sentences_for_embedding(chunk: Chunk) -> list[str]:
+    """The chunk's sentences as the model embeds them (`sentence_for_embedding`). A small
+    model's single vector for a passage averages its sentences; a question, above all one in
+    another language, matches one of them (bench/RESULTS-quality.md 6.2)."""
+    return [sentence_for_embedding(chunk, span) for span in sentence_spans(chunk)]

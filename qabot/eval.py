@@ -35,6 +35,7 @@ import numpy as np
 
 from qabot.config import Settings
 from qabot.errors import QabotError
+from qabot.retrieval import builds_sentence_vectors
 from qabot.store import FORMAT_VERSION
 
 HIT_AT = (1, 5, 10)
@@ -122,6 +123,11 @@ def cache_key(corpus: Path, settings: Settings) -> str:
         str(FORMAT_VERSION),
     ):
         h.update(b"\0" + part.encode())
+    # An index with sentence vectors differs from one without (keys without them unchanged).
+    if builds_sentence_vectors(
+        embedder=settings.embedder, model=settings.model, setting=settings.sentence_vectors
+    ):
+        h.update(b"\0sentences/title: sentence")
     return h.hexdigest()[:16]
 
 

@@ -14,7 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from qabot import ann
-from qabot.chunking import ChunkParams, chunk_document, passage_for_embedding
+from qabot.chunking import (
+    ChunkParams,
+    chunk_document,
+    passage_for_embedding,
+    sentences_for_embedding,
+)
 from qabot.documents import Scan, read_file, scan_folder
 from qabot.embedders import Embedder
 from qabot.errors import DocumentError, IndexCorruptError, IndexMismatchError, NoDocumentsError
@@ -32,6 +37,7 @@ class BuildOptions:
     chunk_overlap: int
     batch_size: int = 32
     ann: str = "auto"
+    sentences: bool = False  # also embed each chunk's sentences (Calibration.sentences)
 
 
 def chunking_params(options: BuildOptions, embedder: Embedder) -> ChunkParams:
@@ -46,11 +52,14 @@ def chunking_params(options: BuildOptions, embedder: Embedder) -> ChunkParams:
 def _chunking_manifest(options: BuildOptions) -> dict:
     """What decides the chunks, besides the model (recorded on its own as model_id). Built from
     settings alone, so a build with nothing to do never loads the model."""
-    return {
+    chunking = {
         "chunk_tokens": options.chunk_tokens,
         "overlap": options.chunk_overlap,
         "splitter": "sentencex+lines/1",
     }
+    if options.sentences:  # absent otherwise: indexes without sentences are not re-embedded
+        chunking["sentences"] = "title: sentence/1"
+    return chunking
 
 
 def _load_previous(store: IndexStore, held: IndexData | None = None) -> IndexData | None:
@@ -168,7 +177,13 @@ def build_version(
         new_vectors = embed_chunks(embedder, flat, batch_size=options.batch_size, progress=progress)
         report.chunks_embedded = len(flat)
 
-        all_chunks, all_vectors = _assemble(old, plan, docs, new_chunks, flat, new_vectors)
+        src, sizes = _sources(plan, docs, new_chunks, flat)
+        all_chunks, all_vectors = _assemble(old, plan, src, sizes, flat, new_vectors)
+        sentences = None
+        if options.sentences:
+            sentences = _sentences(
+                old, src, flat, embedder, batch_size=options.batch_size, progress=progress
+            )
         manifest = {
             "model_id": embedder.model_id,
             "chunking": chunking,
@@ -189,6 +204,7 @@ def build_version(
             lexical=lexical,
             ann_index=ann_index,
             appended_to=old if appended else None,
+            sentences=sentences,
         )
         store.clean()
         report.documents_total = len(docs)
@@ -197,21 +213,17 @@ def build_version(
     return report, written
 
 
-def _assemble(
-    old: IndexData | None,
+def _sources(
     plan: list[tuple[int, np.ndarray | None]],
     docs: list[StoredDocument],
     new_chunks: dict[str, list[Chunk]],
     flat: list[Chunk],
-    new_vectors: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The new version's chunk table and vectors in plan order: reused rows gathered from the
-    old version in one go (a copy per document took ~0.5 s for 20k documents), new ones from
-    `flat` / `new_vectors`."""
+) -> tuple[np.ndarray, list[int]]:
+    """Per chunk of the new version, in plan order: its old row, or -1 - its position in
+    `flat`; and each document's number of chunks."""
     offset: dict[str, int] = {}
     for chunk_no, chunk in enumerate(flat):
         offset.setdefault(chunk.doc_id, chunk_no)
-    # Per chunk of the new version: its old row, or -1 - its position in `flat`.
     sources, sizes = [], []
     for doc_pos, rows in plan:
         if rows is None:
@@ -222,6 +234,20 @@ def _assemble(
         sources.append(rows)
         sizes.append(len(rows))
     src = np.concatenate(sources).astype(np.int64) if sources else np.zeros(0, np.int64)
+    return src, sizes
+
+
+def _assemble(
+    old: IndexData | None,
+    plan: list[tuple[int, np.ndarray | None]],
+    src: np.ndarray,
+    sizes: list[int],
+    flat: list[Chunk],
+    new_vectors: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The new version's chunk table and vectors in plan order (`src`, see _sources): reused
+    rows gathered from the old version in one go (a copy per document took ~0.5 s for 20k
+    documents), new ones from `flat` / `new_vectors`."""
     reused = src >= 0
     from_flat = -1 - src[~reused]
     chunks = np.zeros(len(src), dtype=CHUNK_DTYPE)
@@ -243,6 +269,53 @@ def _assemble(
         chunks["end"][~reused] = np.array([c.end for c in flat])[from_flat]
         vectors[~reused] = new_vectors[from_flat]
     return chunks, vectors
+
+
+def _sentences(
+    old: IndexData | None,
+    src: np.ndarray,
+    flat: list[Chunk],
+    embedder: Embedder,
+    *,
+    batch_size: int,
+    progress: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sentence vectors of the new version's chunks and their offsets (chunk i's sentences are
+    rows offsets[i]:offsets[i + 1]): a reused chunk's copied from the old version, a new
+    chunk's embedded."""
+    texts = [sentences_for_embedding(c) for c in flat]
+    new_counts = np.array([len(t) for t in texts], dtype=np.int64)
+    new_offsets = np.concatenate([[0], np.cumsum(new_counts)])
+    flat_texts = [t for ts in texts for t in ts]
+    dim = embedder.dim
+    new_vectors = (
+        embed_texts(
+            embedder,
+            flat_texts,
+            batch_size=batch_size,
+            progress=progress,
+            desc="Sentences",
+            unit="sentence",
+        )
+        if flat_texts
+        else np.zeros((0, dim), dtype=np.float32)
+    )
+    reused = src >= 0
+    old_offsets = old.sentence_offsets if old is not None else np.zeros(1, np.int64)
+    rows, flat_pos = src[reused], -1 - src[~reused]
+    starts = np.empty(len(src), dtype=np.int64)
+    counts = np.empty(len(src), dtype=np.int64)
+    starts[reused], counts[reused] = old_offsets[rows], np.diff(old_offsets)[rows]
+    starts[~reused], counts[~reused] = new_offsets[flat_pos], new_counts[flat_pos]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    # Row j of the new table comes from row starts[i] + (j - offsets[i]) of its chunk's source.
+    source_row = np.repeat(starts - offsets[:-1], counts) + np.arange(offsets[-1])
+    from_old = np.repeat(reused, counts)
+    vectors = np.empty((int(offsets[-1]), dim), dtype=np.float32)
+    if from_old.any():
+        vectors[from_old] = old.sentence_vectors[source_row[from_old]]
+    vectors[~from_old] = new_vectors[source_row[~from_old]]
+    return vectors, offsets
 
 
 def _documents(scan: Scan, old: IndexData | None, old_files: dict):
@@ -356,16 +429,30 @@ def update_lexical(
 def embed_chunks(
     embedder: Embedder, chunks: list[Chunk], *, batch_size: int, progress: bool
 ) -> np.ndarray:
-    """Vectors for chunks, in order. Sorted by length for embedding, so each batch pads little."""
+    """Vectors for chunks, in order."""
     if not chunks:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     texts = [passage_for_embedding(c) for c in chunks]
+    return embed_texts(embedder, texts, batch_size=batch_size, progress=progress)
+
+
+def embed_texts(
+    embedder: Embedder,
+    texts: list[str],
+    *,
+    batch_size: int,
+    progress: bool,
+    desc: str = "Embedding",
+    unit: str = "chunk",
+) -> np.ndarray:
+    """Passage vectors for texts, in order. Sorted by length for embedding, so each batch pads
+    little."""
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(texts), unit="chunk", desc="Embedding", dynamic_ncols=True)
+        bar = tqdm(total=len(texts), unit=unit, desc=desc, dynamic_ncols=True)
     try:
         vectors = embedder.embed_passages(
             [texts[i] for i in order],

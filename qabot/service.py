@@ -23,7 +23,13 @@ from qabot.embedders import Embedder, load_embedder
 from qabot.errors import IndexMissingError, QabotError, QuestionError
 from qabot.indexer import BuildOptions, build_lexical, build_version
 from qabot.indexer import status as index_status
-from qabot.retrieval import Retrieval, Retriever, calibration, default_threshold
+from qabot.retrieval import (
+    Retrieval,
+    Retriever,
+    builds_sentence_vectors,
+    calibration,
+    default_threshold,
+)
 from qabot.store import IndexData, IndexStore
 from qabot.types import Answer, BuildReport, Chunk, IndexStatus
 
@@ -58,6 +64,8 @@ class _Loaded:
             dense_search=self.search,
             lexical=lexical,
             chunk_text=lambda row: data.chunk(row).text,
+            sentence_vectors=data.sentence_vectors,
+            sentence_offsets=data.sentence_offsets,
         )
 
     def search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -289,6 +297,7 @@ class QAService:
             lexical=loaded.retriever.lexical,
             gate=None if gate is None else loaded.data.chunk(gate),
             sentence_weight=calibration(self.settings.embedder, self.settings.model).sentence,
+            stored=_stored_sentences(loaded.data, retrieval),
         )
         reranked = {
             loaded.data.chunk(c.row): c.rerank for c in retrieval.candidates if c.rerank is not None
@@ -314,6 +323,11 @@ class QAService:
             chunk_overlap=self.settings.chunk_overlap,
             batch_size=self.settings.batch_size,
             ann=self.settings.vector_index,
+            sentences=builds_sentence_vectors(
+                embedder=self.settings.embedder,
+                model=self.settings.model,
+                setting=self.settings.sentence_vectors,
+            ),
         )
         loaded = self._loaded
         # The build starts from the version held here and hands back the new one: neither is
@@ -379,3 +393,21 @@ class QAService:
             cut = max(text.rfind("\n", end, hi), text.rfind(". ", end, hi))
             hi = cut + 1 if cut >= end else hi
         return text[lo:hi].strip()
+
+
+def _stored_sentences(data: IndexData, retrieval: Retrieval):
+    """chunk -> its sentence vectors in the index (the retrieved chunks'), or None when the
+    index has none: picking the answer sentence then embeds no sentence at question time."""
+    if data.sentence_vectors is None or data.sentence_offsets is None:
+        return None
+    rows = [c.row for c in retrieval.candidates]
+    if retrieval.gate_row is not None:
+        rows.append(retrieval.gate_row)
+    row_of = {data.chunk(r): r for r in rows}
+    offsets, vectors = data.sentence_offsets, data.sentence_vectors
+
+    def stored(chunk: Chunk) -> np.ndarray | None:
+        row = row_of.get(chunk)
+        return None if row is None else vectors[offsets[row] : offsets[row + 1]]
+
+    return stored

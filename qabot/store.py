@@ -12,6 +12,9 @@
                          that only added (the manifest lists the files); the earlier files
                          are hard links to the previous version's
         faiss.index      only for approximate (ANN) indexes; exact search is rebuilt from vectors
+        sentence_vectors.npy, sentence_offsets.npy
+                         only when the embedder ranks with sentences (Calibration.sentences):
+                         each chunk's sentence vectors, chunk i's being rows offsets[i]:offsets[i+1]
         bm25/            the lexical (BM25) index over the same chunks (qabot/lexical.py)
 
 A build writes a new version folder completely, then flips CURRENT. A build that dies midway
@@ -49,6 +52,8 @@ FORMAT_VERSION = 1
 VECTOR_FILE = "vectors.npy"
 DOC_FILE = "docs.jsonl"
 MAX_ROW_FILES = 8
+SENTENCE_VECTORS = "sentence_vectors.npy"
+SENTENCE_OFFSETS = "sentence_offsets.npy"
 CURRENT = "CURRENT"
 CHUNK_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i4"), ("end", "<i4")])
 
@@ -82,6 +87,8 @@ class IndexData:
     vectors: np.ndarray  # (n, dim) float32
     ann: object | None = None  # a faiss index when the manifest says approximate
     lexical: object | None = None  # a LexicalIndex; None when missing (rebuilt from chunks)
+    sentence_vectors: np.ndarray | None = None  # (m, dim) float32, see the module docstring
+    sentence_offsets: np.ndarray | None = None  # (chunks + 1,) int64
     _doc_pos: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -201,7 +208,10 @@ class IndexStore:
         lexical = LexicalIndex.load(folder / FOLDER) if (folder / FOLDER).is_dir() else None
         if lexical is not None and lexical.n_rows != n:
             lexical = None
-        return IndexData(version, manifest, docs, chunks, vectors, ann, lexical)
+        data = IndexData(version, manifest, docs, chunks, vectors, ann, lexical)
+        if manifest.get("sentences") is not None:
+            data.sentence_vectors, data.sentence_offsets = _load_sentences(folder, manifest)
+        return data
 
     def size_bytes(self, version: str | None = None) -> int:
         version = version or self.current_version()
@@ -254,6 +264,7 @@ class IndexStore:
         ann_index: object | None = None,
         lexical: object | None = None,
         appended_to: IndexData | None = None,
+        sentences: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> IndexData:
         """Write a complete new version and make it current; returns it as `load` would read
         it, so a caller holding the data need not read it back. Call with the lock held.
@@ -303,6 +314,11 @@ class IndexStore:
                 from qabot import ann as ann_mod
 
                 ann_mod.save_index(ann_index, tmp / "faiss.index")
+            if sentences is not None:  # written whole by every build (no appends yet)
+                sentence_vectors = np.ascontiguousarray(sentences[0], dtype=np.float32)
+                sentence_offsets = np.ascontiguousarray(sentences[1], dtype=np.int64)
+                _save_npy(tmp / SENTENCE_VECTORS, sentence_vectors)
+                _save_npy(tmp / SENTENCE_OFFSETS, sentence_offsets)
             if lexical is not None:
                 from qabot.lexical import FOLDER
 
@@ -319,6 +335,8 @@ class IndexStore:
                 "vector_files": vector_files,
                 "doc_files": doc_files,
             }
+            if sentences is not None:
+                manifest["sentences"] = len(sentence_vectors)
             _write_text(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
             fsync_dir(tmp)
             os.rename(tmp, folder)
@@ -328,7 +346,7 @@ class IndexStore:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        return IndexData(
+        data = IndexData(
             version,
             manifest,
             docs,
@@ -337,6 +355,9 @@ class IndexStore:
             ann_index,
             lexical,
         )
+        if sentences is not None:
+            data.sentence_vectors, data.sentence_offsets = sentence_vectors, sentence_offsets
+        return data
 
     def _write_rows(
         self, tmp: Path, rows, appended_to: IndexData | None, *, key, default, count, save
@@ -377,6 +398,32 @@ class IndexStore:
         for name in versions:
             if name not in keep_set:
                 shutil.rmtree(self.root / name, ignore_errors=True)
+
+
+def _load_sentences(folder: Path, manifest: dict) -> tuple[np.ndarray, np.ndarray]:
+    """A version's sentence vectors and offsets, checked against its manifest."""
+    try:
+        vectors = np.load(folder / SENTENCE_VECTORS, allow_pickle=False)
+        offsets = np.load(folder / SENTENCE_OFFSETS, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(
+            f"sentence vectors in {folder} are damaged ({exc.__class__.__name__}): "
+            "run `qabot index rebuild`"
+        ) from exc
+    if (
+        vectors.dtype != np.float32
+        or vectors.ndim != 2
+        or len(vectors) != manifest["sentences"]
+        or vectors.shape[1] != manifest.get("dim")
+        or offsets.shape != (manifest.get("chunks", -1) + 1,)
+        or offsets[0] != 0
+        or offsets[-1] != len(vectors)
+        or (np.diff(offsets) < 1).any()  # every chunk has a sentence (reduceat needs it)
+    ):
+        raise IndexCorruptError(
+            f"sentence vectors in {folder} do not match its manifest: run `qabot index rebuild`"
+        )
+    return vectors, offsets
 
 
 def _row_files(manifest: dict, key: str, default: str, count: str) -> list[tuple[str, int]]:

@@ -345,3 +345,43 @@ def test_build_with_nothing_to_do_never_touches_the_model(settings, seeds):
     report = _svc(settings, Watched()).build()
     assert report.chunks_embedded == 0
     assert Watched.touched == 0  # for a real model, reading max_tokens loads it (seconds)
+
+
+def test_sentence_vectors_are_built_reused_and_loaded(settings, seeds):
+    from qabot.chunking import sentences_for_embedding
+    from qabot.indexer import BuildOptions, build_version
+
+    write(seeds / "a.txt", "Rivers\nThe Rhine flows north. It reaches the sea.\n\nBarges use it.")
+    emb = HashingEmbedder()
+    store = IndexStore(settings.index_dir)
+    options = BuildOptions(seeds_dir=seeds, chunk_tokens=12, chunk_overlap=0, sentences=True)
+
+    def check(data):
+        offsets = data.sentence_offsets
+        assert offsets[0] == 0 and offsets[-1] == len(data.sentence_vectors)
+        for i in range(len(data.chunks)):
+            expected = emb.embed_passages(sentences_for_embedding(data.chunk(i)))
+            np.testing.assert_allclose(
+                data.sentence_vectors[offsets[i] : offsets[i + 1]], expected, atol=1e-6
+            )
+
+    _, first = build_version(store=store, embedder=emb, options=options)
+    assert len(first.chunks) >= 2 and len(first.sentence_vectors) >= 3
+    check(first)
+    write(seeds / "b.txt", "Mountains\nThe Alps are high. Snow stays all year.")
+    before = emb.passages_embedded
+    _, second = build_version(store=store, embedder=emb, options=options, held=first)
+    new_chunks = [c for i in range(len(second.chunks)) if (c := second.chunk(i)).source == "b.txt"]
+    new_sentences = sum(len(sentences_for_embedding(c)) for c in new_chunks)
+    assert emb.passages_embedded - before == len(new_chunks) + new_sentences  # a.txt reused
+    check(second)
+    check(store.load())
+
+
+def test_an_index_without_sentences_has_no_sentence_files(settings, seeds):
+    write(seeds / "a.txt", "Rivers\nThe Rhine flows north. It reaches the sea.")
+    svc = _svc(settings)  # the hashing embedder: no sentence ranking
+    svc.build()
+    data = svc.store.load()
+    assert data.sentence_vectors is None and "sentences" not in data.manifest
+    assert "sentences" not in data.manifest["chunking"]

