@@ -60,12 +60,22 @@ def main() -> None:
         help="auto: the service's choice (its ONNX export when present); st: onnx_query=False",
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--sentence-vectors",
+        action="store_true",
+        help="QABOT_SENTENCE_VECTORS=true: the answer sentence from vectors stored at build time",
+    )
     ap.add_argument("--profile", type=Path, help="pyinstrument HTML profile of the hybrid asks")
     args = ap.parse_args()
 
     benchlib.header("warm query latency: QAService.ask per retrieval mode vs one raw query encode")
+    overrides = {"sentence_vectors": True} if args.sentence_vectors else {}
     workdir = benchlib.cached_index(
-        corpus=args.corpus, chunks=args.chunks or None, embedder_name=args.embedder, seed=args.seed
+        corpus=args.corpus,
+        chunks=args.chunks or None,
+        embedder_name=args.embedder,
+        seed=args.seed,
+        **overrides,
     )
     from qabot.config import Settings
     from qabot.service import QAService
@@ -92,7 +102,7 @@ def main() -> None:
         ):
             continue  # one query path only: before the ONNX wiring, or without a model
         settings = benchlib.settings_for(
-            workdir, embedder=args.embedder, retrieval_mode=mode, **extra
+            workdir, embedder=args.embedder, retrieval_mode=mode, **extra, **overrides
         )
         service = QAService(settings)  # its own embedders, as `qabot chat` and the bot load them
         qemb = query_embedder(service)

@@ -163,7 +163,13 @@ def _lexical_current(index_dir: Path) -> bool:
 
 
 def cached_index(
-    *, corpus: Path, chunks: int | None, embedder_name: str, embedder=None, seed: int = 0
+    *,
+    corpus: Path,
+    chunks: int | None,
+    embedder_name: str,
+    embedder=None,
+    seed: int = 0,
+    **overrides,
 ) -> Path:
     """A folder with seeds/corpus.jsonl and a built index/ for this corpus (generated to about
     `chunks` chunks, or the corpus as it is when None). Built once, then reused; callers copy it
@@ -171,6 +177,7 @@ def cached_index(
     from qabot.service import QAService
 
     name = f"{Path(corpus).name}-{chunks or 'all'}-s{seed}-{embedder_name}"
+    name += "".join(f"-{k}={v}" for k, v in sorted(overrides.items()))  # settings that change it
     folder = CACHE / name
     if (folder / "index" / "CURRENT").is_file() and _lexical_current(folder / "index"):
         return folder
@@ -193,7 +200,7 @@ def cached_index(
     write_corpus(docs, tmp / "seeds" / "corpus.jsonl")
     print(f"# building the cached index {folder} ({len(docs)} documents) ...", flush=True)
     start = time.perf_counter()
-    report = QAService(settings_for(tmp, embedder=embedder_name), embedder=emb).build()
+    report = QAService(settings_for(tmp, embedder=embedder_name, **overrides), embedder=emb).build()
     print(
         f"# ... {report.chunks_total} chunks in {time.perf_counter() - start:.0f} s ({load_avg()})",
         flush=True,
