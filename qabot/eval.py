@@ -271,6 +271,7 @@ def evaluate(
         "threshold": threshold,
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap": settings.chunk_overlap,
+        "sentence_vectors": service._index().data.sentence_vectors is not None,
         "reranker": settings.reranker_model or None,
         "rerank_candidates": settings.rerank_candidates if settings.reranker_model else None,
         "reader": settings.reader_model or None,
@@ -315,7 +316,8 @@ def format_report(report: dict) -> str:
     lines = [
         f"{report['dataset']}: {report['questions']} questions · {report['model_id']} · "
         f"mode {report['mode']} · k {report['k']} · threshold {report['threshold']:.2f} · "
-        f"chunks {report['chunk_tokens']} tokens / overlap {report['chunk_overlap']}",
+        f"chunks {report['chunk_tokens']} tokens / overlap {report['chunk_overlap']}"
+        + (" · sentence vectors" if report.get("sentence_vectors") else ""),
         f"  index     {b['documents']} documents, {b['chunks']} chunks, built in {b['seconds']}s "
         f"({b['docs_per_s']} docs/s, {b['chunks_per_s']} chunks/s)"
         + (" [cached]" if b.get("cached") else ""),

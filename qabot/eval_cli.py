@@ -56,6 +56,14 @@ def eval_command(
     chunk_overlap: Annotated[
         int | None, typer.Option("--chunk-overlap", min=0, help="QABOT_CHUNK_OVERLAP.")
     ] = None,
+    sentence_vectors: Annotated[
+        bool | None,
+        typer.Option(
+            "--sentence-vectors/--no-sentence-vectors",
+            help="QABOT_SENTENCE_VECTORS (default: the embedder's).",
+            show_default=False,
+        ),
+    ] = None,
     cache_dir: Annotated[
         Path | None,
         typer.Option("--cache-dir", help="Where eval indexes are kept [~/.cache/qabot/eval]."),
@@ -88,6 +96,7 @@ def eval_command(
         "model": model,
         "chunk_tokens": chunk_tokens,
         "chunk_overlap": chunk_overlap,
+        "sentence_vectors": sentence_vectors,
     }
     try:
         settings = get_settings(**{key: v for key, v in overrides.items() if v is not None})

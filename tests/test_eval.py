@@ -157,3 +157,19 @@ def test_cli_eval_with_reader_and_reranker_threshold(
     assert text.exit_code == 0, text.output
     assert "reranker  " in text.stdout and "span exact match" in text.stdout
     assert "threshold 0.30" in text.stdout
+
+
+def test_cli_sentence_vectors_get_their_own_cached_index(dataset, tmp_path):
+    runner = CliRunner()
+    args = ["eval", str(dataset), "--embedder", "hashing", "--cache-dir", str(tmp_path / "c")]
+    plain = runner.invoke(app, [*args, "--json"])
+    stored = runner.invoke(app, [*args, "--json", "--sentence-vectors"])
+    assert plain.exit_code == 0 and stored.exit_code == 0, stored.output
+    plain, stored = json.loads(plain.stdout), json.loads(stored.stdout)
+    assert plain["sentence_vectors"] is False and stored["sentence_vectors"] is True
+    assert stored["index"]["cached"] is False  # not the index built without them
+    # The same answer sentences, picked from stored vectors instead of embedded per question.
+    for key in ("hit@1", "answer_in_first_sentence", "not_found_rate"):
+        assert stored[key] == plain[key]
+    text = runner.invoke(app, [*args, "--sentence-vectors"])
+    assert "sentence vectors" in text.stdout
