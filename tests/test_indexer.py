@@ -385,3 +385,21 @@ def test_an_index_without_sentences_has_no_sentence_files(settings, seeds):
     data = svc.store.load()
     assert data.sentence_vectors is None and "sentences" not in data.manifest
     assert "sentences" not in data.manifest["chunking"]
+
+
+@pytest.mark.parametrize("damage", ["truncate", "mismatch"])
+def test_damaged_sentence_vectors_are_a_clear_error(settings, seeds, damage):
+    write(seeds / "a.txt", "Rivers\nThe Rhine flows north. It reaches the sea. Barges use it.")
+    settings = settings.model_copy(update={"sentence_vectors": True})
+    _svc(settings).build()
+    store = IndexStore(settings.index_dir)
+    folder = settings.index_dir / store.current_version()
+    if damage == "truncate":
+        path = folder / "sentence_vectors.npy"
+        path.write_bytes(path.read_bytes()[:100])
+    else:  # a valid file that does not fit the manifest
+        np.save(folder / "sentence_offsets.npy", np.array([0, 1], dtype=np.int64))
+    with pytest.raises(IndexCorruptError, match="qabot index rebuild"):
+        store.load()
+    report = _svc(settings).build(full=True)  # what the message says to do
+    assert report.chunks_total > 0 and store.load().sentence_vectors is not None
