@@ -115,9 +115,10 @@ def build_version(
             old.model_id != embedder.model_id or old.manifest.get("chunking") != chunking
         ):
             log.warning(
-                "model or chunking changed since the last build (%s -> %s): embedding everything",
-                old.model_id,
-                embedder.model_id,
+                "%s changed since the last build (%s -> %s): embedding everything",
+                *_what_changed(
+                    old.model_id, embedder.model_id, old.manifest.get("chunking"), chunking
+                ),
             )
             old = None
         old_files: dict = old.manifest.get("files", {}) if old else {}
@@ -211,6 +212,18 @@ def build_version(
         report.chunks_total = len(all_chunks)
     report.seconds = time.perf_counter() - t0
     return report, written
+
+
+def _what_changed(old_model: str, new_model: str, old: dict | None, new: dict) -> tuple:
+    """(what, before, after) for the "embedding everything" warning: the model, or the chunking
+    settings that differ (QABOT_CHUNK_TOKENS, QABOT_CHUNK_OVERLAP, QABOT_SENTENCE_VECTORS)."""
+    if old_model != new_model:
+        return "the model", old_model, new_model
+    old = old or {}
+    keys = sorted(k for k in {*old, *new} if old.get(k) != new.get(k))
+    before = ", ".join(f"{k} {old.get(k, '-')}" for k in keys)
+    after = ", ".join(f"{k} {new.get(k, '-')}" for k in keys)
+    return "chunking", before, after
 
 
 def _sources(

@@ -403,3 +403,14 @@ def test_damaged_sentence_vectors_are_a_clear_error(settings, seeds, damage):
         store.load()
     report = _svc(settings).build(full=True)  # what the message says to do
     assert report.chunks_total > 0 and store.load().sentence_vectors is not None
+
+
+def test_a_chunking_change_says_which_setting_changed(settings, seeds, caplog):
+    write(seeds / "a.txt", "Rivers\nThe Rhine flows north. It reaches the sea. Barges use it.")
+    _svc(settings.model_copy(update={"chunk_tokens": 64})).build()
+    with caplog.at_level("WARNING", logger="qabot"):
+        report = _svc(settings.model_copy(update={"chunk_tokens": 32})).build()
+    assert report.chunks_embedded == report.chunks_total > 0
+    assert "chunking changed since the last build (chunk_tokens 64 -> chunk_tokens 32)" in (
+        caplog.text
+    )
