@@ -83,3 +83,14 @@ def write_corpus(seeds: Path) -> None:
     seeds.mkdir(parents=True, exist_ok=True)
     for name, text in CORPUS.items():
         (seeds / name).write_text(text, encoding="utf-8")
+
+
+def corpus_service(settings, **update):
+    """A QAService (hashing embedder) over the tiny corpus, built, with `update` on settings."""
+    from qabot.embedders.hashing import HashingEmbedder
+    from qabot.service import QAService
+
+    write_corpus(settings.seeds_dir)
+    svc = QAService(settings.model_copy(update=update), embedder=HashingEmbedder())
+    svc.build()
+    return svc

@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 
 from qabot.chunking import split_sentences
-from qabot.embedders.hashing import HashingEmbedder
 from qabot.errors import ModelLoadError
 from qabot.reading import MAX_ANSWER_TOKENS, Reader, sentence_around
-from qabot.service import QAService
-from tests.helpers_tiny_models import QUESTIONS, write_corpus
+from tests.helpers_tiny_models import QUESTIONS, corpus_service
 
 
 def _oracle(model_path, question: str, passage: str) -> tuple[float, str]:
@@ -36,18 +34,11 @@ def _oracle(model_path, question: str, passage: str) -> tuple[float, str]:
     return score, passage[offsets[ctx[a]][0] : offsets[ctx[b]][1]]
 
 
-def _service(settings, **update) -> QAService:
-    write_corpus(settings.seeds_dir)
-    svc = QAService(settings.model_copy(update=update), embedder=HashingEmbedder())
-    svc.build()
-    return svc
-
-
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_the_span_is_the_models_best_over_the_passages_shown(settings, tiny_models, question):
     """settings.top_k is 3: the reader reads the three passages a default ask shows."""
-    plain = _service(settings).ask(question, k=3)
-    answer = _service(settings, reader_model=str(tiny_models["reader"])).ask(question, k=3)
+    plain = corpus_service(settings).ask(question, k=3)
+    answer = corpus_service(settings, reader_model=str(tiny_models["reader"])).ask(question, k=3)
     assert answer.found and len(answer.hits) == 3
 
     oracle = [_oracle(tiny_models["reader"], question, h.chunk.text) for h in plain.hits]
@@ -75,7 +66,7 @@ def test_the_span_is_the_models_best_over_the_passages_shown(settings, tiny_mode
 
 
 def test_without_a_reader_nothing_changes(settings, tiny_models):
-    answer = _service(settings).ask(QUESTIONS[0])
+    answer = corpus_service(settings).ask(QUESTIONS[0])
     assert answer.span is None
     data = answer.to_dict()
     assert "span" not in data and "span_start" not in data["results"][0]
@@ -85,8 +76,8 @@ def test_without_a_reader_nothing_changes(settings, tiny_models):
 def test_a_longer_list_keeps_the_same_answer_first(settings, tiny_models):
     """The bot asks for 2 passages, then again for more ("More results"): the reader reads the
     first QABOT_TOP_K passages either way, so the answer and its order stay put."""
-    svc = _service(settings, reader_model=str(tiny_models["reader"]))
-    plain = _service(settings)
+    svc = corpus_service(settings, reader_model=str(tiny_models["reader"]))
+    plain = corpus_service(settings)
     for question in QUESTIONS:
         short, long = svc.ask(question, k=2), svc.ask(question, k=5)
         assert [h.chunk for h in short.hits] == [h.chunk for h in long.hits[:2]]
@@ -99,7 +90,7 @@ def test_a_longer_list_keeps_the_same_answer_first(settings, tiny_models):
 
 
 def test_the_reader_does_not_run_when_nothing_is_found(settings, tiny_models):
-    svc = _service(settings, reader_model=str(tiny_models["reader"]), score_threshold=1.9)
+    svc = corpus_service(settings, reader_model=str(tiny_models["reader"]), score_threshold=1.9)
     answer = svc.ask(QUESTIONS[0])
     assert not answer.found and answer.span is None
     assert svc._reader is None  # not even loaded
@@ -133,7 +124,7 @@ def test_a_cross_encoder_is_not_a_reader(tiny_models):
 
 def test_the_reader_changes_the_first_passage(settings, tiny_models):
     """For this seed the random reader prefers another passage: proof that it acted."""
-    plain = _service(settings)
-    read = _service(settings, reader_model=str(tiny_models["reader"]))
+    plain = corpus_service(settings)
+    read = corpus_service(settings, reader_model=str(tiny_models["reader"]))
     moved = sum(plain.ask(q).hits[0].chunk != read.ask(q).hits[0].chunk for q in QUESTIONS)
     assert moved >= 2

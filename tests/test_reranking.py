@@ -8,13 +8,11 @@ import numpy as np
 import pytest
 
 from qabot.config import get_settings
-from qabot.embedders.hashing import HashingEmbedder
 from qabot.errors import ConfigError, ModelLoadError
 from qabot.reranking import Reranker, pair_text, rerank
 from qabot.retrieval import Candidate
-from qabot.service import QAService
 from qabot.types import Chunk
-from tests.helpers_tiny_models import CORPUS, QUESTIONS, write_corpus
+from tests.helpers_tiny_models import CORPUS, QUESTIONS, corpus_service
 
 K = len(CORPUS)  # one chunk per document: every passage is shown
 
@@ -35,17 +33,10 @@ def _oracle(model_path, question: str, chunks: list[Chunk]) -> list[float]:
     return scores
 
 
-def _service(settings, **update) -> QAService:
-    write_corpus(settings.seeds_dir)
-    svc = QAService(settings.model_copy(update=update), embedder=HashingEmbedder())
-    svc.build()
-    return svc
-
-
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_reranked_order_is_the_cross_encoders_own(settings, tiny_models, question):
-    plain = _service(settings).ask(question, k=K)
-    svc = _service(settings, reranker_model=str(tiny_models["reranker"]))
+    plain = corpus_service(settings).ask(question, k=K)
+    svc = corpus_service(settings, reranker_model=str(tiny_models["reranker"]))
     answer = svc.ask(question, k=K)
     assert answer.found and len(answer.hits) == K == len(plain.hits)
 
@@ -67,8 +58,8 @@ def test_the_reranker_changes_the_order(settings, tiny_models):
     """For this seed the random cross-encoder disagrees with retrieval: proof that it acted."""
     changed = 0
     for question in QUESTIONS:
-        plain = _service(settings).ask(question, k=K)
-        svc = _service(settings, reranker_model=str(tiny_models["reranker"]))
+        plain = corpus_service(settings).ask(question, k=K)
+        svc = corpus_service(settings, reranker_model=str(tiny_models["reranker"]))
         changed += [h.chunk for h in svc.ask(question, k=K).hits] != [h.chunk for h in plain.hits]
     assert changed >= 2
 
@@ -96,12 +87,12 @@ def test_rerank_scores_only_the_first_distinct_candidates():
 
 def test_reranker_threshold_decides_not_found(settings, tiny_models):
     model = str(tiny_models["reranker"])
-    top = _service(settings, reranker_model=model).ask(QUESTIONS[0]).hits[0].rerank_score
-    above = _service(settings, reranker_model=model, reranker_threshold=top + 1e-4)
+    top = corpus_service(settings, reranker_model=model).ask(QUESTIONS[0]).hits[0].rerank_score
+    above = corpus_service(settings, reranker_model=model, reranker_threshold=top + 1e-4)
     answer = above.ask(QUESTIONS[0])
     assert not answer.found and answer.best_score == pytest.approx(top, abs=1e-6)
     assert above.threshold == top + 1e-4
-    below = _service(settings, reranker_model=model, reranker_threshold=top - 1e-4)
+    below = corpus_service(settings, reranker_model=model, reranker_threshold=top - 1e-4)
     answer = below.ask(QUESTIONS[0])
     assert answer.found and answer.best_score == pytest.approx(top, abs=1e-6)
 
