@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from qabot.chunking import sentence_for_embedding, sentence_spans, split_sentences
+from qabot.chunking import sentence_for_embedding, sentence_spans
 from qabot.embedders import Embedder
 from qabot.lexical import LexicalIndex, analyze
 from qabot.types import Answer, Chunk, Hit
@@ -103,9 +103,9 @@ def best_sentence(
 ) -> tuple[int, int]:
     """Offsets (into chunk.text) of the sentence that best answers the question
     (`scored_sentence`; a one-sentence chunk is its own answer, with no embedding)."""
-    spans = split_sentences(chunk.text)
-    if len(spans) <= 1:
-        return spans[0] if spans else (0, len(chunk.text))
+    spans = sentence_spans(chunk)
+    if len(spans) == 1:
+        return spans[0]
     return scored_sentence(question, qvec, chunk, embedder, lexical, stored)[0]
 
 

@@ -281,8 +281,10 @@ class QAService:
         """Passages and the answer sentence from a retrieval (`self.threshold` unless given);
         with a reader, its exact span, whose passage then goes first."""
         loaded = self._index()
-        ranked = [(loaded.data.chunk(c.row), c.dense) for c in retrieval.candidates]
         gate = retrieval.gate_row
+        rows = [c.row for c in retrieval.candidates] + ([] if gate is None else [gate])
+        chunk_of = {row: loaded.data.chunk(row) for row in rows}  # each chunk built once
+        ranked = [(chunk_of[c.row], c.dense) for c in retrieval.candidates]
         # The reader reads the first QABOT_TOP_K passages whatever k is asked for, so a longer
         # list (the bot's "More results" asks again with a larger k) keeps the same answer first.
         reading = self.settings.top_k if self.settings.reader_model.strip() else 0
@@ -295,13 +297,11 @@ class QAService:
             threshold=self.threshold if threshold is None else threshold,
             embedder=self.query_embedder,
             lexical=loaded.retriever.lexical,
-            gate=None if gate is None else loaded.data.chunk(gate),
+            gate=None if gate is None else chunk_of[gate],
             sentence_weight=calibration(self.settings.embedder, self.settings.model).sentence,
-            stored=_stored_sentences(loaded.data, retrieval),
+            stored=_stored_sentences(loaded.data, chunk_of),
         )
-        reranked = {
-            loaded.data.chunk(c.row): c.rerank for c in retrieval.candidates if c.rerank is not None
-        }
+        reranked = {chunk_of[c.row]: c.rerank for c in retrieval.candidates if c.rerank is not None}
         if reranked:
             answer.hits = [replace(h, rerank_score=reranked.get(h.chunk)) for h in answer.hits]
         if reading and answer.found:
@@ -395,15 +395,13 @@ class QAService:
         return text[lo:hi].strip()
 
 
-def _stored_sentences(data: IndexData, retrieval: Retrieval):
-    """chunk -> its sentence vectors in the index (the retrieved chunks'), or None when the
-    index has none: picking the answer sentence then embeds no sentence at question time."""
+def _stored_sentences(data: IndexData, chunk_of: dict[int, Chunk]):
+    """chunk -> its sentence vectors in the index (for the retrieved chunks, `chunk_of`: row ->
+    chunk), or None when the index has none: picking the answer sentence then embeds no sentence
+    at question time."""
     if data.sentence_vectors is None or data.sentence_offsets is None:
         return None
-    rows = [c.row for c in retrieval.candidates]
-    if retrieval.gate_row is not None:
-        rows.append(retrieval.gate_row)
-    row_of = {data.chunk(r): r for r in rows}
+    row_of = {chunk: row for row, chunk in chunk_of.items()}
     offsets, vectors = data.sentence_offsets, data.sentence_vectors
 
     def stored(chunk: Chunk) -> np.ndarray | None:
