@@ -117,15 +117,16 @@ def _print_answer(answer: Answer, threshold: float) -> None:
         return
     for hit in answer.hits:
         chunk = hit.chunk
-        if hit.rank == 1 and hit.span is not None:  # the reader's exact answer, then its sentence
-            out.print(
-                f"[bold]Answer:[/] [bold green]{escape(hit.span)}[/] "
-                f"[dim](reader {hit.span_score:.2f})[/]"
-            )
-            out.print(f"[bold yellow]{escape(hit.sentence)}[/]\n")
-            out.print(_highlight(chunk.text, hit.sentence))
-        elif hit.rank == 1:
-            out.print(f"[bold]Answer:[/] [bold yellow]{escape(hit.sentence)}[/]\n")
+        if hit.rank == 1:
+            sentence = f"[bold yellow]{escape(hit.sentence)}[/]\n"
+            if hit.span is not None:  # the reader's exact answer, then its sentence
+                out.print(
+                    f"[bold]Answer:[/] [bold green]{escape(hit.span)}[/] "
+                    f"[dim](reader {hit.span_score:.2f})[/]"
+                )
+                out.print(sentence)
+            else:
+                out.print(f"[bold]Answer:[/] {sentence}")
             out.print(_highlight(chunk.text, hit.sentence))
         else:
             out.print(f"\n[bold]#{hit.rank}[/] {escape(chunk.text)}")
