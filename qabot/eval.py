@@ -62,7 +62,10 @@ def load_questions(folder: Path, *, limit: int | None = None, seed: int = 0) -> 
     """The questions of a dataset; with `limit`, a sample that is the same on every run."""
     path = Path(folder) / QUESTIONS
     if not path.is_file():
-        raise DatasetError(f"no {QUESTIONS} in {folder}/: see /work/shared/data/README.md")
+        raise DatasetError(
+            f"no {QUESTIONS} in {folder}/: a dataset folder holds {CORPUS} and {QUESTIONS} "
+            "(README, Measuring answer quality)"
+        )
     questions = []
     try:
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -146,7 +149,10 @@ def prepare_index(
 
     corpus = Path(dataset) / CORPUS
     if not corpus.is_file():
-        raise DatasetError(f"no {CORPUS} in {dataset}/: see /work/shared/data/README.md")
+        raise DatasetError(
+            f"no {CORPUS} in {dataset}/: a dataset folder holds {CORPUS} and {QUESTIONS} "
+            "(README, Measuring answer quality)"
+        )
     # Keyed by content, not folder name: another dataset over the same corpus (Russian
     # questions against the English corpus) shares the index.
     folder = Path(cache_dir) / cache_key(corpus, settings)
@@ -189,6 +195,7 @@ class Outcome:
     confidence: float
     seconds: float
     span: str | None = None
+    title: str = ""  # the first passage's document
 
 
 def _local_id(doc_id: str) -> str:
@@ -217,6 +224,7 @@ def ask_one(service, question: str, *, k: int) -> Outcome:
         -math.inf if answer.best_score is None else answer.best_score,
         seconds,
         answer.span,
+        first.chunk.title if first else "",
     )
 
 
@@ -236,8 +244,10 @@ def evaluate(
     threshold: float,
     out_of_scope: list[Question] | None = None,
     progress: bool = False,
+    dump: Path | None = None,
 ) -> dict:
-    """Every metric of the module docstring, as a flat-ish dict (what `--json` prints)."""
+    """Every metric of the module docstring, as a flat-ish dict (what `--json` prints). With
+    `dump`, one JSON line per question goes to that file (`dump_row`), so misses can be read."""
     if not questions:
         raise DatasetError("no questions to evaluate")
     service = index.service
@@ -260,6 +270,10 @@ def evaluate(
         found += o.confidence >= threshold
         gold_answers = {normalize_answer(a) for a in q.answers}
         span_exact += o.span is not None and normalize_answer(o.span) in gold_answers
+    if dump is not None:
+        with Path(dump).open("w", encoding="utf-8") as f:
+            for q, o in outcomes:
+                f.write(json.dumps(dump_row(q, o, threshold=threshold), ensure_ascii=False) + "\n")
     latencies = np.array([o.seconds for _, o in outcomes]) * 1000
     settings = service.settings
     report: dict = {
@@ -308,6 +322,29 @@ def evaluate(
             for t in SWEEP
         ]
     return report
+
+
+def dump_row(q: Question, o: Outcome, *, threshold: float) -> dict:
+    """One line of `qabot eval --dump`: the question, where its gold document ranked (None: not
+    in the first 10), what was shown first and the confidence."""
+    gold = set(q.doc_ids)
+    rank = next((i for i, d in enumerate(o.docs, 1) if d in gold), None)
+    return {
+        "qid": q.qid,
+        "question": q.question,
+        "answers": list(q.answers),
+        "gold_doc_ids": list(q.doc_ids),
+        "gold_rank": rank,
+        "docs": o.docs,
+        "first_title": o.title,
+        "sentence": o.sentence,
+        "passage": o.passage,
+        "answer_in_passage": contains_answer(o.passage, q.answers),
+        "answer_in_sentence": contains_answer(o.sentence, q.answers),
+        "confidence": None if math.isinf(o.confidence) else round(o.confidence, 4),
+        "found": o.confidence >= threshold,
+        "ms": round(o.seconds * 1000, 1),
+    }
 
 
 def format_report(report: dict) -> str:

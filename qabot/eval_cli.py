@@ -68,6 +68,15 @@ def eval_command(
         Path | None,
         typer.Option("--cache-dir", help="Where eval indexes are kept [~/.cache/qabot/eval]."),
     ] = None,
+    dump: Annotated[
+        Path | None,
+        typer.Option(
+            "--dump",
+            help="Write one JSON line per question (gold rank, passage and sentence shown, "
+            "confidence) to this file.",
+            dir_okay=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
@@ -78,7 +87,7 @@ def eval_command(
     (QABOT_RERANKER_MODEL, QABOT_READER_MODEL) is measured too; with QABOT_RERANKER_THRESHOLD,
     --threshold and the calibration table are on the cross-encoder's score.
 
-    Example: qabot eval ../shared/data/xquad_en --out-of-scope ../shared/data/squad_uk_mini --mode hybrid -n 300
+    Example: qabot eval data/news --out-of-scope data/other --mode hybrid -n 300 --dump misses.jsonl
     """
     from rich.console import Console
     from rich.markup import escape
@@ -117,6 +126,7 @@ def eval_command(
             threshold=service.threshold,
             out_of_scope=ev.load_questions(out_of_scope, limit=questions) if out_of_scope else None,
             progress=show,
+            dump=dump,
         )
     except QabotError as exc:
         err.print(f"[red]Error:[/] {escape(str(exc))}")

@@ -116,6 +116,21 @@ def test_cli_json_and_text(dataset, other, tmp_path):
     assert "2 questions" in text.stdout and "not found 1.000" in text.stdout
 
 
+def test_cli_dump_writes_one_line_per_question(dataset, tmp_path):
+    dump = tmp_path / "misses.jsonl"
+    args = ["eval", str(dataset), "--embedder", "hashing", "--cache-dir", str(tmp_path / "c")]
+    result = CliRunner().invoke(app, [*args, "--dump", str(dump), "--threshold", "0.1"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in dump.read_text(encoding="utf-8").splitlines()]
+    assert [r["qid"] for r in rows] == ["q1", "q2", "q3", "q4"]
+    zebra = rows[0]
+    assert zebra["gold_doc_ids"] == ["zebra"] and zebra["gold_rank"] == 1
+    assert zebra["docs"][0] == "zebra" and zebra["first_title"] == "Zebras"
+    assert "Africa" in zebra["passage"] and zebra["sentence"] in zebra["passage"]
+    assert zebra["answer_in_passage"] is True
+    assert zebra["found"] is (zebra["confidence"] >= 0.1)
+
+
 def test_cli_help_has_an_example():
     result = CliRunner().invoke(app, ["eval", "--help"])
     assert result.exit_code == 0 and "Example: qabot eval" in result.stdout
