@@ -35,6 +35,7 @@ import numpy as np
 
 from qabot.config import Settings
 from qabot.errors import QabotError
+from qabot.question import search_text
 from qabot.retrieval import builds_sentence_vectors
 from qabot.store import FORMAT_VERSION
 
@@ -206,6 +207,7 @@ def _local_id(doc_id: str) -> str:
 def ask_one(service, question: str, *, k: int) -> Outcome:
     """Ask like `QAService.ask` does, but keep the ranking whatever the threshold says."""
     t0 = time.perf_counter()
+    question = search_text(question)
     qvec = service.query_embedder.embed_query(question)
     # Enough chunks for 10 distinct documents even when documents have many chunks.
     retrieval = service.retrieve(question, qvec, n=max(k * 3 + 5, 40))

@@ -23,6 +23,7 @@ from qabot.embedders import Embedder, load_embedder
 from qabot.errors import IndexMissingError, QabotError, QuestionError
 from qabot.indexer import BuildOptions, build_lexical, build_version
 from qabot.indexer import status as index_status
+from qabot.question import search_text
 from qabot.retrieval import (
     Retrieval,
     Retriever,
@@ -223,13 +224,16 @@ class QAService:
         return question
 
     def ask(self, question: str, *, k: int | None = None) -> Answer:
-        """The best passages for a question, or found=False when the best dense match is below
-        the threshold."""
+        """The best passages for a question, or found=False when its confidence is below the
+        threshold. Greetings and @mentions are not searched (`qabot.question.search_text`)."""
         question = self.check_question(question)
         k = k or self.settings.top_k
-        qvec = self.query_embedder.embed_query(question)
-        retrieval = self.retrieve(question, qvec, n=k * 3 + 5)
-        return self.answer(question, qvec, retrieval, k=k)
+        query = search_text(question)
+        qvec = self.query_embedder.embed_query(query)
+        retrieval = self.retrieve(query, qvec, n=k * 3 + 5)
+        answer = self.answer(query, qvec, retrieval, k=k)
+        answer.question = question
+        return answer
 
     def retrieve(self, question: str, qvec: np.ndarray, *, n: int) -> Retrieval:
         """The `n` best chunks in the configured retrieval mode. Over-fetch (n > k): near-
