@@ -99,12 +99,16 @@ def _ensure_index(service) -> None:
     _print_report(service.build(progress=True), title="Built")
 
 
-def _highlight(passage: str, sentence: str) -> str:
-    at = passage.find(sentence) if sentence else -1
-    if at < 0:
-        return escape(passage)
-    end = at + len(sentence)
-    return f"{escape(passage[:at])}[bold yellow]{escape(sentence)}[/]{escape(passage[end:])}"
+def _marked(hit) -> str:
+    """The passage with its answer sentence marked, once: bold yellow on a terminal, between
+    ** (as Markdown marks it) in a pipe or file, where styles are dropped."""
+    text, start, end = hit.chunk.text, hit.sentence_start, hit.sentence_end
+    if end <= start:
+        return escape(text)
+    before, sentence, after = text[:start], text[start:end], text[end:]
+    if out.is_terminal and not out.no_color:
+        return f"{escape(before)}[bold yellow]{escape(sentence)}[/]{escape(after)}"
+    return escape(f"{before}**{sentence}**{after}")
 
 
 def _print_answer(answer: Answer, threshold: float) -> None:
@@ -118,16 +122,14 @@ def _print_answer(answer: Answer, threshold: float) -> None:
     for hit in answer.hits:
         chunk = hit.chunk
         if hit.rank == 1:
-            sentence = f"[bold yellow]{escape(hit.sentence)}[/]\n"
-            if hit.span is not None:  # the reader's exact answer, then its sentence
+            if hit.span is not None:  # the reader's exact answer, then its passage
                 out.print(
                     f"[bold]Answer:[/] [bold green]{escape(hit.span)}[/] "
                     f"[dim](reader {hit.span_score:.2f})[/]"
                 )
-                out.print(sentence)
+                out.print(_marked(hit))
             else:
-                out.print(f"[bold]Answer:[/] {sentence}")
-            out.print(_highlight(chunk.text, hit.sentence))
+                out.print(f"[bold]Answer:[/] {_marked(hit)}")
         else:
             out.print(f"\n[bold]#{hit.rank}[/] {escape(chunk.text)}")
         rerank = "" if hit.rerank_score is None else f" · rerank {hit.rerank_score:.2f}"

@@ -49,11 +49,17 @@ def test_the_readers_span_comes_first_escaped():
         span_score=0.7,
     )
     [html] = render_messages(answer_blocks(hit, "en"))
-    assert html.startswith("<b>Answer</b>: <b>a &lt; b &amp;&amp; c &gt; d</b>\n\n<b>If a")
-    assert parse_html(html).startswith("Answer: a < b && c > d\n\nIf a < b && c > d then")
+    # the answer sentence once, in bold inside its passage
+    assert html.startswith(
+        "<b>Answer</b>: <b>a &lt; b &amp;&amp; c &gt; d</b>\n\n<blockquote>Rules\n<b>If a"
+    )
+    assert "&lt;/b&gt;.</b> Nothing else.</blockquote>" in html
+    shown = parse_html(html)
+    assert shown.startswith("Answer: a < b && c > d\n\nRules\nIf a < b && c > d then")
+    assert shown.count("then call <b>now</b>.") == 1
     plain = Hit(hit.chunk, 0.5, 1, hit.sentence_start, hit.sentence_end)
     [without] = render_messages(answer_blocks(plain, "uk"))
-    assert without.startswith("<b>If a &lt; b") and "Відповідь" not in without
+    assert without.startswith("<blockquote>Rules\n<b>If a &lt; b") and "Відповідь" not in without
     [ukrainian] = render_messages(answer_blocks(hit, "uk"))
     assert ukrainian.startswith("<b>Відповідь</b>: <b>a &lt; b")
 

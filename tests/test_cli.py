@@ -37,6 +37,21 @@ def test_first_ask_builds_the_index_and_says_so(env):
     assert "No index yet" not in again.output
 
 
+def test_the_answer_sentence_is_shown_once_marked_in_its_passage(env):
+    write(
+        Path(os.environ["QABOT_SEEDS_DIR"]) / "bread.txt",
+        "Baking notes\nFlour comes from mills. Sourdough bread needs a starter of flour and "
+        "water. Ovens are hot.",
+    )
+    result = _run("ask", "What does sourdough bread need?")
+    assert result.exit_code == 0, result.output
+    sentence = "Sourdough bread needs a starter of flour and water."
+    assert result.stdout.count("Sourdough bread needs") == 1
+    assert f"**{sentence}**" in result.stdout  # not a terminal: marked the Markdown way
+    assert "Ovens are hot." in result.stdout  # the rest of its passage around it
+    assert "**Baking notes**" not in result.stdout  # the title line is never the answer
+
+
 def test_ask_json_is_stable(env):
     result = _run("ask", "Where do cats sleep?", "--json", "-k", "2")
     assert result.exit_code == 0, result.output
@@ -212,7 +227,10 @@ def test_ask_shows_the_readers_span_and_the_rerank_score(env, monkeypatch, tiny_
     assert shown.exit_code == 0, shown.output
     first, second = shown.stdout.splitlines()[:2]
     assert first.startswith(f"Answer: {expected.span} (reader ")
-    assert second == expected.sentence
+    hit = expected.hits[0]
+    text = hit.chunk.text
+    marked = f"{text[: hit.sentence_start]}**{expected.sentence}**{text[hit.sentence_end :]}"
+    assert second == marked.splitlines()[0]
     assert " · rerank 0." in shown.stdout
 
 

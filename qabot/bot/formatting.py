@@ -49,9 +49,18 @@ class Block:
     text: str
     tag: str | None = None
     prefix: str = ""
+    # A part of `text` shown in bold inside the tag (the answer sentence in its passage), in
+    # whichever piece holds it when the block is split.
+    bold: str = ""
 
     def render(self, text: str | None = None, *, first: bool = True) -> str:
-        body = escape(self.text if text is None else text)
+        text = self.text if text is None else text
+        at = text.find(self.bold) if self.bold else -1
+        if at >= 0:
+            end = at + len(self.bold)
+            body = f"{escape(text[:at])}<b>{escape(self.bold)}</b>{escape(text[end:])}"
+        else:
+            body = escape(text)
         if self.tag:
             body = f"<{self.tag}>{body}</{self.tag}>"
         return (self.prefix if first else "") + body
@@ -143,14 +152,12 @@ def _first_piece(block: Block, text: str, budget: int) -> str | None:
 
 # -- the bot's replies -------------------------------------------------------------------------
 def answer_blocks(hit: Hit, lang: str) -> list[Block]:
-    """The answer: the reader's exact span when there is one, the sentence in bold, the passage
-    it comes from, and the document's title."""
+    """The answer: the reader's exact span when there is one, the passage with the answer
+    sentence in bold (shown once, in its place), and the document's title."""
     blocks = []
     if hit.span:
         blocks.append(Block(hit.span, "b", _label("answer_label", lang)))
-    if hit.sentence:
-        blocks.append(Block(hit.sentence, "b"))
-    blocks.append(Block(hit.chunk.text, "blockquote"))
+    blocks.append(Block(hit.chunk.text, "blockquote", bold=hit.sentence))
     blocks.append(Block(hit.chunk.title or hit.chunk.source, "i", _label("source_label", lang)))
     return blocks
 
