@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -59,6 +61,119 @@ OVERLAP_WEIGHT = 0.5
 CONTEXT_WEIGHT = 0.5
 
 
+# The answer sentence is chosen among the sentences of the first ANSWER_PASSAGES distinct
+# passages, not only the first one: the passage ranking weighs a whole passage, and on news
+# several passages of several articles tell the same event, one of them in the sentence that
+# answers. A sentence of a lower passage pays RANK_PENALTY per rank, so a tie stays with the
+# better passage. bench/sweep_answer_news.py, RESULTS-quality section 7.
+ANSWER_PASSAGES = 3
+RANK_PENALTY = 0.03
+# A line this short is a byline, a dateline or a caption ("CNN —", "USA TODAY"), not an answer;
+# nor is the document's title repeated as its first line. Chosen only when nothing else is left.
+MIN_ANSWER_WORDS = 4
+# Of the passages after the first, only this many sentences are scored: those sharing most of
+# the question's terms. Embedding every sentence of three news passages tripled the time of an
+# answer (~20 sentences); on the news dev set and xquad_en the two best by overlap chose the
+# same sentences (bench/sweep_answer_news.py --cascade-only).
+OTHER_SENTENCES = 2
+# Sentences embedded per batch: batches of similar length pad less.
+EMBED_BATCH = 16
+
+
+@dataclass
+class ScoredSentences:
+    """A chunk's sentences: offsets into chunk.text, each one's own score (cosine of "title:
+    sentence" with the question + OVERLAP_WEIGHT x its idf share of the question's terms) and
+    the score it is picked by (plus the terms only the previous sentence holds, at
+    CONTEXT_WEIGHT), and whether it may be shown as an answer (`answerable`)."""
+
+    spans: list[tuple[int, int]]
+    own: list[float]
+    pick: list[float]
+    answerable: list[bool]
+
+    @property
+    def best_own(self) -> float:
+        return max(self.own)
+
+    def best(self) -> int:
+        """The sentence to show: the best pick among the answerable ones (any, if none is)."""
+        scored = [i for i in range(len(self.spans)) if self.own[i] > -math.inf]
+        pool = [i for i in scored if self.answerable[i]] or scored or range(len(self.spans))
+        return max(pool, key=lambda i: self.pick[i])
+
+
+def score_sentences(
+    question: str,
+    qvec: np.ndarray,
+    chunks: list[Chunk],
+    embedder: Embedder,
+    lexical: LexicalIndex | None = None,
+    stored: Callable[[Chunk], np.ndarray | None] | None = None,
+    *,
+    full: int | None = None,
+) -> list[ScoredSentences]:
+    """The sentences of `chunks` scored (`ScoredSentences`): every sentence of the first `full`
+    chunks (all chunks when None), and of the rest only the OTHER_SENTENCES answerable ones
+    that share most of the question's terms (the others score -inf: never picked). Sentences
+    without stored vectors are embedded in one call."""
+    full = len(chunks) if full is None else full
+    spans_of = [sentence_spans(chunk) for chunk in chunks]
+    texts_of = [
+        [chunk.text[s:e] for s, e in spans] for chunk, spans in zip(chunks, spans_of, strict=True)
+    ]
+    own_of = [[term_overlap(question, t, lexical) for t in texts] for texts in texts_of]
+    answerable_of = []
+    for chunk, texts in zip(chunks, texts_of, strict=True):
+        title = _plain(chunk.title)
+        answerable_of.append(
+            [len(t.split()) >= MIN_ANSWER_WORDS and _plain(t) != title for t in texts]
+        )
+    # Which sentences get a cosine: (chunk, sentence) pairs.
+    wanted = [(c, i) for c in range(full) for i in range(len(spans_of[c]))]
+    others = [
+        (c, i)
+        for c in range(full, len(chunks))
+        for i in range(len(spans_of[c]))
+        if answerable_of[c][i]
+    ]
+    others.sort(key=lambda ci: -own_of[ci[0]][ci[1]])  # stable: ties keep passage order
+    wanted += others[:OTHER_SENTENCES]
+    cosine: dict[tuple[int, int], float] = {}
+    missing = []
+    for c, i in wanted:
+        vectors = stored(chunks[c]) if stored is not None else None
+        if vectors is not None and len(vectors) == len(spans_of[c]):  # the index's vectors
+            cosine[c, i] = float(vectors[i] @ qvec)
+        else:
+            missing.append((c, i))
+    if missing:
+        texts = [sentence_for_embedding(chunks[c], spans_of[c][i]) for c, i in missing]
+        sims = embedder.embed_passages(texts, batch_size=EMBED_BATCH) @ qvec
+        cosine.update(zip(missing, map(float, sims), strict=True))
+    out = []
+    for c, (spans, texts, own) in enumerate(zip(spans_of, texts_of, own_of, strict=True)):
+        scores = [
+            cosine[c, i] + OVERLAP_WEIGHT * own[i] if (c, i) in cosine else -math.inf
+            for i in range(len(spans))
+        ]
+        # the overlap of a sentence with its predecessor minus its own: what only the previous
+        # holds
+        inherited = [0.0] + [
+            term_overlap(question, f"{prev} {text}", lexical) - o
+            for prev, text, o in zip(texts[:-1], texts[1:], own[1:], strict=True)
+        ]
+        pick = [
+            s + OVERLAP_WEIGHT * CONTEXT_WEIGHT * i for s, i in zip(scores, inherited, strict=True)
+        ]
+        out.append(ScoredSentences(spans, scores, pick, answerable_of[c]))
+    return out
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 def scored_sentence(
     question: str,
     qvec: np.ndarray,
@@ -67,30 +182,12 @@ def scored_sentence(
     lexical: LexicalIndex | None = None,
     stored: np.ndarray | None = None,
 ) -> tuple[tuple[int, int], float]:
-    """The sentence that best answers the question, as offsets into chunk.text, and a score:
-    embedding similarity to the question plus OVERLAP_WEIGHT x the idf-weighted share of its
-    words the sentence holds (names, numbers and rare words are where the answer sentence and
-    the question meet). The sentence is picked with the question's terms that only the
-    previous sentence holds added at CONTEXT_WEIGHT (what "it" or "he" refers to); the score
-    is the best sentence's own, without them. The score is also a confidence
+    """The sentence of one chunk that best answers the question, as offsets into chunk.text,
+    and the best sentence's own score (`score_sentences`). The score is also a confidence
     (`Calibration.sentence`): a question about something the corpus does not hold finds no
     sentence that says it."""
-    spans = sentence_spans(chunk)
-    texts = [chunk.text[s:e] for s, e in spans]
-    if stored is not None and len(stored) == len(spans):  # the index's sentence vectors
-        sims = stored @ qvec
-    else:
-        titled = [sentence_for_embedding(chunk, span) for span in spans]
-        sims = embedder.embed_passages(titled, batch_size=len(texts)) @ qvec
-    own = [term_overlap(question, text, lexical) for text in texts]
-    scores = [float(sim) + OVERLAP_WEIGHT * o for sim, o in zip(sims, own, strict=True)]
-    # the overlap of a sentence with its predecessor minus its own: what only the previous holds
-    inherited = [0.0] + [
-        term_overlap(question, f"{prev} {text}", lexical) - o
-        for prev, text, o in zip(texts[:-1], texts[1:], own[1:], strict=True)
-    ]
-    pick = [s + OVERLAP_WEIGHT * CONTEXT_WEIGHT * i for s, i in zip(scores, inherited, strict=True)]
-    return spans[int(np.argmax(pick))], max(scores)
+    scored = score_sentences(question, qvec, [chunk], embedder, lexical, lambda c: stored)[0]
+    return scored.spans[scored.best()], scored.best_own
 
 
 def best_sentence(
@@ -121,30 +218,51 @@ def make_answer(
     lexical: LexicalIndex | None = None,
     gate: Chunk | None = None,
     sentence_weight: float = 0.0,
+    ceiling: float = 1.0,
     stored: Callable[[Chunk], np.ndarray | None] | None = None,
+    answer_passages: int = ANSWER_PASSAGES,
 ) -> Answer:
     """`ranked` is best first, each chunk with its dense cosine. The confidence decides "not
     found", whatever order fusion put the chunks in: `confidence` (`Retrieval.confidence`, the
     best dense cosine and BM25 match as `Calibration` weighs them) plus `sentence_weight` x the
-    score of the best sentence of `gate` (the chunk of `Retrieval.gate_row`). `stored` gives a
-    chunk's sentence vectors when the index holds them (then no sentence is embedded here)."""
-    vectors_of = stored or (lambda chunk: None)
-    best = confidence
-    gate_span = None
-    if best is not None and sentence_weight and gate is not None:
-        gate_span, score = scored_sentence(
-            question, qvec, gate, embedder, lexical, vectors_of(gate)
+    score of the best sentence of `gate` (the chunk of `Retrieval.gate_row`), divided by
+    `ceiling` (`Calibration.ceiling`: what those terms can add up to) into 0..1. The answer
+    sentence is the best among the first `answer_passages` passages, and its passage is the
+    first hit. `stored` gives a chunk's sentence vectors when the index holds them (then no sentence
+    is embedded here)."""
+    passages = distinct(ranked, max(k, answer_passages))
+    shown = min(len(passages), answer_passages)
+    # Scored in full: the first passage and the gate; of the next ones, their best sentences.
+    full = [chunk for chunk, _ in passages[:1]]
+    if gate is not None and gate not in full:
+        full.append(gate)
+    rest = [chunk for chunk, _ in passages[1:shown] if chunk not in full]
+    looked_at = full + rest
+    scored_of = dict(
+        zip(
+            looked_at,
+            score_sentences(question, qvec, looked_at, embedder, lexical, stored, full=len(full)),
+            strict=True,
         )
-        best += sentence_weight * score
-    if best is None or best < threshold:
+    )
+    scored = [scored_of[chunk] for chunk, _ in passages[:shown]]
+    best = confidence
+    if best is not None and sentence_weight and gate is not None:
+        best += sentence_weight * scored_of[gate].best_own
+    if best is not None:  # what users see and the threshold means: 0..1
+        best = min(1.0, max(0.0, best / ceiling))
+    if best is None or best < threshold or not passages:
         return Answer(question=question, found=False, best_score=best)
+    # The answer sentence: the best pick among the first passages, a lower one paying
+    # RANK_PENALTY per rank; its passage is shown first.
+    first = max(
+        range(shown),
+        key=lambda i: scored[i].pick[scored[i].best()] - RANK_PENALTY * i,
+    )
+    order = [first, *(i for i in range(len(passages)) if i != first)][:k]
     hits: list[Hit] = []
-    for rank, (chunk, score) in enumerate(distinct(ranked, k), 1):
-        if rank == 1 and gate_span is not None and chunk == gate:
-            start, end = gate_span  # the default ranking's first chunk: already scored
-        elif rank == 1:
-            start, end = best_sentence(question, qvec, chunk, embedder, lexical, vectors_of(chunk))
-        else:
-            start, end = 0, 0
+    for rank, i in enumerate(order, 1):
+        chunk, score = passages[i]
+        start, end = scored[i].spans[scored[i].best()] if rank == 1 else (0, 0)
         hits.append(Hit(chunk, score, rank, start, end))
     return Answer(question=question, found=True, hits=hits, best_score=best)

@@ -6,7 +6,8 @@ once per (corpus, embedder, chunking) into a cache folder, so runs that differ o
 mode, k or threshold re-embed nothing.
 
 Metrics (each question asked exactly the way `QAService.ask` asks it):
-- hit@1/5/10, MRR@10: a gold document among the first k *distinct documents* of the ranking;
+- hit@1/5/10, MRR@10: a gold document among the first k *distinct documents* as shown: the
+  first answer's document, then the ranking's;
 - answer-in-first-passage / -sentence: a gold answer (normalised) inside the passage / the
   highlighted sentence shown first, counted on the ranking whether or not the threshold passes;
 - not-found rate (in-scope questions the threshold turns away) and, with out-of-scope questions
@@ -213,12 +214,14 @@ def ask_one(service, question: str, *, k: int) -> Outcome:
     retrieval = service.retrieve(question, qvec, n=max(k * 3 + 5, 40))
     answer = service.answer(question, qvec, retrieval, k=k, threshold=-math.inf)
     seconds = time.perf_counter() - t0
-    docs: list[str] = []
+    first = answer.hits[0] if answer.hits else None
+    # The documents in the order a user meets them: the first answer's (its passage may come
+    # from below the ranking's first, `answering.ANSWER_PASSAGES`), then the ranking's.
+    docs: list[str] = [_local_id(first.chunk.doc_id)] if first else []
     for c in retrieval.candidates:
         doc_id = _local_id(service.chunk(c.row).doc_id)
         if doc_id not in docs:
             docs.append(doc_id)
-    first = answer.hits[0] if answer.hits else None
     return Outcome(
         docs[: max(HIT_AT)],
         first.chunk.text if first else "",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qabot import ann
-from qabot.answering import make_answer
+from qabot.answering import ANSWER_PASSAGES, make_answer
 from qabot.config import Settings
 from qabot.embedders import Embedder, load_embedder
 from qabot.errors import IndexMissingError, QabotError, QuestionError
@@ -285,6 +285,7 @@ class QAService:
         """Passages and the answer sentence from a retrieval (`self.threshold` unless given);
         with a reader, its exact span, whose passage then goes first."""
         loaded = self._index()
+        calib = calibration(self.settings.embedder, self.settings.model)
         gate = retrieval.gate_row
         rows = [c.row for c in retrieval.candidates] + ([] if gate is None else [gate])
         chunk_of = {row: loaded.data.chunk(row) for row in rows}  # each chunk built once
@@ -302,8 +303,12 @@ class QAService:
             embedder=self.query_embedder,
             lexical=loaded.retriever.lexical,
             gate=None if gate is None else chunk_of[gate],
-            sentence_weight=calibration(self.settings.embedder, self.settings.model).sentence,
+            sentence_weight=calib.sentence,
+            # The cross-encoder's score is 0..1 already.
+            ceiling=1.0 if self.settings.reranker_gate else calib.ceiling,
             stored=_stored_sentences(loaded.data, chunk_of),
+            # A cross-encoder's order is kept: it read each passage with the question.
+            answer_passages=1 if self.settings.reranker_model.strip() else ANSWER_PASSAGES,
         )
         reranked = {chunk_of[c.row]: c.rerank for c in retrieval.candidates if c.rerank is not None}
         if reranked:

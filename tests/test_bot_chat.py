@@ -209,7 +209,7 @@ async def test_allow_lists_refuse_strangers(tmp_path, server):
 
 async def test_the_readers_span_leads_the_reply(tmp_path, server, tiny_models):
     """With QABOT_READER_MODEL (a tiny random model the test built), the reply starts with the
-    reader's exact answer, then its sentence; the bot's answer is the service's."""
+    reader's exact answer, then its passage; the bot's answer is the service's."""
     settings = make_settings(tmp_path, server, reader_model=str(tiny_models["reader"]))
     seed(settings, {"hostile.txt": HOSTILE})
     question = "What does the comparison rule say about <script>?"
@@ -218,7 +218,9 @@ async def test_the_readers_span_leads_the_reply(tmp_path, server, tiny_models):
     async with running_bot(settings, server):
         asked = await server.send_text(ALICE, question)
         [reply] = await server.replies(ALICE.id, after=asked["message_id"])
-    assert reply["text"].startswith(f"Answer: {expected.span}\n\n{expected.sentence}")
+    passage = expected.hits[0].chunk.text
+    assert reply["text"].startswith(f"Answer: {expected.span}\n\n{passage[:60]}")
+    assert reply["text"].count(expected.sentence) == 1  # marked inside its passage, once
     assert all(c.status == 200 for c in server.calls), [c.description for c in server.calls]
 
 
