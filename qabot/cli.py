@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from qabot.config import Settings, get_settings
-from qabot.errors import IndexMissingError, QabotError
+from qabot.errors import IndexCorruptError, IndexMissingError, QabotError
 from qabot.types import Answer, BuildReport
 
 app = typer.Typer(
@@ -264,6 +264,42 @@ def index_status(
             out.print("Run `qabot index build` to bring the index up to date.")
         else:
             out.print("Up to date with seeds/.")
+        _print_checksums(st)
+
+    _run(go)
+
+
+def _print_checksums(st) -> None:
+    """The checksum line of `index status`; a damaged index ends the command with exit 1."""
+    if st.checked_files is None:
+        out.print("Checksums: none recorded (an older index): `qabot index rebuild` adds them.")
+    elif not st.damaged:
+        out.print(f"Checksums: all {st.checked_files} files intact.")
+    else:
+        for problem in st.damaged:
+            out.print(f"  damaged: {escape(problem)}")
+        raise IndexCorruptError(f"{len(st.damaged)} damaged file(s): run `qabot index rebuild`")
+
+
+@index_app.command("verify")
+def index_verify() -> None:
+    """Check every file of the index against the checksums in its manifest, then load it.
+
+    Example: qabot index verify
+    """
+
+    def go():
+        check = _service().verify()
+        if not check.recorded:
+            out.print(
+                f"Index version {check.version} loads, but it has no checksums (built by an "
+                "older qabot): run `qabot index rebuild` to record them."
+            )
+            return
+        out.print(
+            f"Index version {check.version} is intact: {check.files} files, "
+            f"{check.hashed_bytes / 2**20:.1f} MiB checked."
+        )
 
     _run(go)
 

@@ -65,11 +65,11 @@ def _chunking_manifest(options: BuildOptions) -> dict:
 def _load_previous(store: IndexStore, held: IndexData | None = None) -> IndexData | None:
     """The current version: `held` (the caller's copy in memory) when it is still current,
     else read from disk."""
-    if not store.exists():
-        return None
-    if held is not None and held.version == store.current_version():
-        return held
     try:
+        if not store.exists():
+            return None
+        if held is not None and held.version == store.current_version():
+            return held
         return store.load()
     except (IndexCorruptError, IndexMismatchError) as exc:
         log.warning("previous index unusable (%s); embedding everything again", exc)
@@ -493,6 +493,7 @@ def status(*, store: IndexStore, seeds_dir: Path) -> IndexStatus:
         return st
     manifest = store.read_manifest()
     files = manifest.get("files", {})
+    check = store.verify()  # every file hashed: ~0.1 s per 150 MB
     st = IndexStatus(
         built=True,
         documents=manifest.get("documents", 0),
@@ -501,6 +502,8 @@ def status(*, store: IndexStore, seeds_dir: Path) -> IndexStatus:
         size_bytes=store.size_bytes(),
         built_at=manifest.get("built_at"),
         skipped=[tuple(s) for s in manifest.get("skipped", [])],
+        checked_files=check.files if check.recorded else None,
+        damaged=check.problems,
     )
     try:
         scan = scan_folder(seeds_dir)

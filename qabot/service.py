@@ -20,7 +20,7 @@ from qabot import ann
 from qabot.answering import make_answer
 from qabot.config import Settings
 from qabot.embedders import Embedder, load_embedder
-from qabot.errors import IndexMissingError, QabotError, QuestionError
+from qabot.errors import IndexCorruptError, IndexMissingError, QabotError, QuestionError
 from qabot.indexer import BuildOptions, build_lexical, build_version
 from qabot.indexer import status as index_status
 from qabot.retrieval import (
@@ -30,7 +30,7 @@ from qabot.retrieval import (
     calibration,
     default_threshold,
 )
-from qabot.store import IndexData, IndexStore
+from qabot.store import IndexData, IndexStore, Verification
 from qabot.types import Answer, BuildReport, Chunk, IndexStatus
 
 if TYPE_CHECKING:  # both import torch: loaded only when configured
@@ -352,6 +352,19 @@ class QAService:
 
     def status(self) -> IndexStatus:
         return index_status(store=self.store, seeds_dir=self.settings.seeds_dir)
+
+    def verify(self) -> Verification:
+        """Every file of the current version hashed and compared with its manifest, then the
+        version loaded (which checks the files fit together). Raises IndexCorruptError naming
+        what is damaged."""
+        check = self.store.verify()
+        if check.problems:
+            raise IndexCorruptError(
+                f"index version {check.version} is damaged: {'; '.join(check.problems)}: "
+                "run `qabot index rebuild`"
+            )
+        self.store.load()
+        return check
 
     def add_files(self, paths: list[Path], *, progress: bool = False) -> BuildReport:
         """Copy files or folders into the seeds folder, then build incrementally."""
