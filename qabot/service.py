@@ -328,6 +328,8 @@ class QAService:
                 model=self.settings.model,
                 setting=self.settings.sentence_vectors,
             ),
+            max_document_chars=self.settings.max_document_chars,
+            follow_external_links=self.settings.follow_external_links,
         )
         loaded = self._loaded
         # The build starts from the version held here and hands back the new one: neither is
@@ -351,7 +353,11 @@ class QAService:
         return report
 
     def status(self) -> IndexStatus:
-        return index_status(store=self.store, seeds_dir=self.settings.seeds_dir)
+        return index_status(
+            store=self.store,
+            seeds_dir=self.settings.seeds_dir,
+            follow_external_links=self.settings.follow_external_links,
+        )
 
     def verify(self) -> Verification:
         """Every file of the current version hashed and compared with its manifest, then the
