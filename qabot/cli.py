@@ -5,15 +5,18 @@ Every qabot error ends the command with one line on stderr and exit code 1, neve
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, ClassVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 
 from qabot.config import Settings, get_settings
 from qabot.errors import IndexCorruptError, IndexMissingError, QabotError
@@ -28,8 +31,17 @@ app = typer.Typer(
 index_app = typer.Typer(help="Build and inspect the index of seeds/.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# No emoji codes: ":thumbs_up:" in a passage stays as written.
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def escape(text: str) -> str:
+    """Text qabot did not write (passages, titles, file names, errors) made safe to print with
+    rich: its markup escaped ("[/]" would raise MarkupError) and terminal escapes dropped."""
+    from qabot.documents import printable
+
+    return escape_markup(printable(text))
 
 
 class _State:
@@ -137,16 +149,52 @@ def _print_answer(answer: Answer, threshold: float) -> None:
         )
 
 
-def _run(fn):
-    """Turn qabot errors into one line and exit code 1; Ctrl-C into exit 130."""
+class _Signalled(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is, so that everything a Ctrl-C cleans up
+    (a half-written index version, a temporary export folder, the lock) is cleaned up too."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    """SIGTERM and SIGHUP end the command like Ctrl-C does while it runs (main thread only:
+    Python delivers signals there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, _frame):
+        raise _Signalled(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        return fn()
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(fn):
+    """Turn qabot errors into one line and exit code 1; Ctrl-C, SIGTERM and SIGHUP into one
+    line and exit 128 + the signal's number."""
+    try:
+        with _signals_interrupt():
+            return fn()
     except QabotError as exc:
         err.print(f"[red]Error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        err.print("Interrupted.")
-        raise typer.Exit(130) from None
+    except OSError as exc:  # the core names the folder for the errors it expects; not these
+        where = f" ({exc.filename})" if exc.filename else ""
+        err.print(f"[red]Error:[/] {escape(f'{exc.strerror or exc}{where}')}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+        err.print(f"Interrupted{name}.")
+        raise typer.Exit(128 + signum) from None
 
 
 @app.command()
@@ -191,6 +239,10 @@ def chat(
         service = _service()
         _ensure_index(service)
         service.reload_if_changed()
+        # Bytes that are not UTF-8 reach check_question as surrogates (a message, then the next
+        # question) instead of ending the loop with UnicodeDecodeError.
+        with contextlib.suppress(AttributeError, ValueError):
+            sys.stdin.reconfigure(errors="surrogateescape")
         interactive = sys.stdin.isatty()
         if interactive:
             err.print("Ask a question (empty line, Ctrl-D or 'exit' to quit).")
@@ -210,7 +262,7 @@ def chat(
                 err.print(f"[red]Error:[/] {escape(str(exc))}")
                 continue
             if as_json:
-                out.print(json.dumps(answer.to_dict(), ensure_ascii=False))
+                out.print(json.dumps(answer.to_dict(), ensure_ascii=False), markup=False)
             else:
                 _print_answer(answer, service.threshold)
                 out.print()

@@ -190,6 +190,12 @@ def _check_size(size: int, limit: int, max_chars: int, *, what: str = "text") ->
         )
 
 
+def printable(text: str) -> str:
+    """`text` without terminal escape sequences and control characters (tab and newline stay):
+    for showing text qabot did not write (an index built before documents were cleaned)."""
+    return _CONTROL.sub("", _ESCAPES.sub("", text)).replace("\x0b", "").replace("\x0c", "")
+
+
 def iter_documents(scan: Scan) -> Iterator[tuple[FileEntry, list[Document] | DocumentError]]:
     for entry in scan.files:
         try:

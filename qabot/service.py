@@ -8,6 +8,7 @@ threads: a search uses whichever complete index version was current when it star
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import threading
 from dataclasses import replace
@@ -21,6 +22,7 @@ from qabot.answering import make_answer
 from qabot.config import Settings
 from qabot.embedders import Embedder, load_embedder
 from qabot.errors import IndexCorruptError, IndexMissingError, QabotError, QuestionError
+from qabot.fsutil import write_error
 from qabot.indexer import BuildOptions, build_lexical, build_version
 from qabot.indexer import status as index_status
 from qabot.retrieval import (
@@ -38,6 +40,7 @@ if TYPE_CHECKING:  # both import torch: loaded only when configured
     from qabot.reranking import Reranker
 
 log = logging.getLogger("qabot")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class _Loaded:
@@ -168,17 +171,19 @@ class QAService:
             return None
 
     def _export_query_model(self) -> None:
-        """After a build: export the model to ONNX once (per model) for fast asking."""
+        """After a build, with the index lock held: export the model to ONNX once (per model)
+        for fast asking, after removing what killed exports left behind (~90 MB each)."""
+        from qabot.embedders.onnx import export_onnx, is_exported, remove_leftovers
+
+        remove_leftovers(self.settings.index_dir / "onnx")  # whatever the settings are now
         folder = self._onnx_folder()
         if folder is None:
             return
-        from qabot.embedders.onnx import export_onnx, is_exported
-
         if is_exported(folder, model=self.settings.model):
             return
         try:
             export_onnx(self.settings.model, folder)
-        except QabotError as exc:
+        except (QabotError, OSError) as exc:  # the index is built: only asking gets slower
             log.warning("no fast query path (asking will load sentence-transformers): %s", exc)
 
     @property
@@ -211,6 +216,10 @@ class QAService:
 
     # -- asking ------------------------------------------------------------------------------
     def check_question(self, question: str) -> str:
+        if _SURROGATE.search(question or ""):  # bytes from argv or stdin that are not UTF-8
+            raise QuestionError(
+                "the question is not valid UTF-8 text: retype it, or set the terminal to UTF-8"
+            )
         question = " ".join((question or "").split())
         if not question:
             raise QuestionError('the question is empty: type a question, e.g. qabot ask "Who?"')
@@ -333,16 +342,18 @@ class QAService:
         )
         loaded = self._loaded
         # The build starts from the version held here and hands back the new one: neither is
-        # read from disk (at 100k chunks each read costs ~0.8 s).
-        report, written = build_version(
-            store=self.store,
-            embedder=self.embedder,
-            options=options,
-            full=full,
-            progress=progress,
-            held=loaded.data if loaded is not None else None,
-        )
-        self._export_query_model()
+        # read from disk (at 100k chunks each read costs ~0.8 s). The export runs under the
+        # build's lock too, so a build may remove the folders a killed export left.
+        with self.store.lock():
+            report, written = build_version(
+                store=self.store,
+                embedder=self.embedder,
+                options=options,
+                full=full,
+                progress=progress,
+                held=loaded.data if loaded is not None else None,
+            )
+            self._export_query_model()
         if written is not None:
             fresh = _Loaded(written)
             with self._lock:
@@ -378,16 +389,22 @@ class QAService:
         missing = [str(p) for p in paths if not Path(p).exists()]
         if missing:
             raise QabotError(f"no such file or folder: {', '.join(missing)}")
-        seeds.mkdir(parents=True, exist_ok=True)
-        for path in map(Path, paths):
-            target = seeds / path.name
-            if path.resolve() == target.resolve():
-                continue
-            if path.is_dir():
-                shutil.copytree(path, target, dirs_exist_ok=True)
-            else:
-                shutil.copy2(path, target)
-        return self.build(progress=progress)
+        # The lock first: a second `index add` is refused before it copies anything, instead
+        # of leaving its files in seeds/ unindexed.
+        with self.store.lock():
+            try:
+                seeds.mkdir(parents=True, exist_ok=True)
+                for path in map(Path, paths):
+                    target = seeds / path.name
+                    if path.resolve() == target.resolve():
+                        continue
+                    if path.is_dir():
+                        shutil.copytree(path, target, dirs_exist_ok=True)
+                    else:
+                        shutil.copy2(path, target)
+            except OSError as exc:
+                raise write_error(seeds, exc, setting="QABOT_SEEDS_DIR") from exc
+            return self.build(progress=progress)
 
     def documents(self) -> list[tuple[str, str, int]]:
         """(doc_id, title, number of chunks) of each document in the loaded index."""
