@@ -39,7 +39,8 @@ def write_error(folder: Path, exc: OSError, *, setting: str = "QABOT_INDEX_DIR")
     from qabot.errors import IndexWriteError
 
     reason = exc.strerror or exc.__class__.__name__
-    where = f" ({exc.filename})" if exc.filename and Path(exc.filename) != Path(folder) else ""
+    inside = exc.filename and Path(folder) in Path(exc.filename).parents
+    where = f" ({exc.filename})" if inside else ""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         fix = f"free some space on that disk (or point {setting} at another one), then try again"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

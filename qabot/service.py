@@ -7,7 +7,9 @@ threads: a search uses whichever complete index version was current when it star
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
 import shutil
 import threading
@@ -392,17 +394,33 @@ class QAService:
         # The lock first: a second `index add` is refused before it copies anything, instead
         # of leaving its files in seeds/ unindexed.
         with self.store.lock():
+            copies = []  # (source, target) of every file, folders walked
+            for path in map(Path, paths):
+                target = seeds / path.name
+                if path.resolve() == target.resolve():
+                    continue
+                if path.is_dir():
+                    files = sorted(p for p in path.rglob("*") if p.is_file())
+                    copies += [(f, target / f.relative_to(path)) for f in files]
+                else:
+                    copies.append((path, target))
+            created: list[Path] = []
             try:
                 seeds.mkdir(parents=True, exist_ok=True)
-                for path in map(Path, paths):
-                    target = seeds / path.name
-                    if path.resolve() == target.resolve():
-                        continue
-                    if path.is_dir():
-                        shutil.copytree(path, target, dirs_exist_ok=True)
-                    else:
-                        shutil.copy2(path, target)
-            except OSError as exc:
+                for source, target in copies:
+                    is_new = not target.exists()
+                    _copy_file(source, target)
+                    if is_new:
+                        created.append(target)
+            except OSError as exc:  # a full disk: take back this command's new files
+                for path in created:
+                    path.unlink(missing_ok=True)
+                for _, target in reversed(copies):  # and the folders left empty
+                    for parent in target.parents:
+                        if parent == seeds or seeds not in parent.parents:
+                            break
+                        with contextlib.suppress(OSError):
+                            parent.rmdir()  # only when empty
                 raise write_error(seeds, exc, setting="QABOT_SEEDS_DIR") from exc
             return self.build(progress=progress)
 
@@ -429,6 +447,19 @@ class QAService:
             cut = max(text.rfind("\n", end, hi), text.rfind(". ", end, hi))
             hi = cut + 1 if cut >= end else hi
         return text[lo:hi].strip()
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    """Copy one file into the seeds folder whole or not at all: through a hidden temporary name
+    (which scans ignore), renamed into place; a full disk leaves no truncated document."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.qabot-tmp")
+    try:
+        shutil.copy2(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _stored_sentences(data: IndexData, chunk_of: dict[int, Chunk]):

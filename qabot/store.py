@@ -26,6 +26,7 @@ by hard links safe (removing one version's folder leaves the other's links intac
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -417,9 +418,17 @@ class IndexStore:
             _write_text(self.root / f".{CURRENT}.tmp", version)
             os.replace(self.root / f".{CURRENT}.tmp", self.root / CURRENT)
             fsync_dir(self.root)
-        except OSError as exc:  # a full disk, a read-only folder: the previous version stays
+        except (OSError, RuntimeError) as exc:  # the previous version stays current
+            # numpy (a short write) and faiss (RuntimeError) report a full disk without errno:
+            # look at the disk before the cleanup frees what this build wrote.
+            full = _disk_full(self.root)
             shutil.rmtree(tmp, ignore_errors=True)
-            raise write_error(self.root, exc) from exc
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise write_error(self.root, exc) from exc
+            if full:
+                no_space = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                raise write_error(self.root, no_space) from exc
+            raise
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -616,6 +625,14 @@ def _row_files(manifest: dict, key: str, default: str, count: str) -> list[tuple
     if files is None:
         return [(default, manifest.get(count))]
     return [(str(name), int(rows)) for name, rows in files]
+
+
+def _disk_full(folder: Path) -> bool:
+    """Whether the disk holding `folder` has (almost) no space left."""
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -201,3 +202,28 @@ def test_a_signal_ends_a_build_with_a_message_and_no_leftovers(env, seeds, sig):
     assert not list(index.glob(".tmp-*")) and not list(index.glob("v-*"))
     assert not (index / "CURRENT").exists()
     assert _run("index", "build").exit_code == 0  # the lock was released
+
+
+def test_a_full_disk_during_index_add_leaves_no_partial_copy(env, seeds, tmp_path, monkeypatch):
+    import errno
+    import shutil
+
+    folder = tmp_path / "incoming"
+    write(folder / "a.txt", "A\nAlpha text.")
+    write(folder / "b.txt", "B\nBeta text.")
+    real_copy = shutil.copy2
+
+    def copy_until_full(src, dst):  # the second file meets a full disk half-way
+        if src.name == "b.txt":
+            Path(dst).write_text("half")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_copy(src, dst)
+
+    monkeypatch.setattr(shutil, "copy2", copy_until_full)
+    result = _run("index", "add", str(folder))
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"Error: cannot write to {seeds}/: No space left on device: free some space on that "
+        "disk (or point QABOT_SEEDS_DIR at another one), then try again"
+    )
+    assert sorted(p.name for p in seeds.rglob("*")) == ["cats.txt"]  # nothing half-added
