@@ -227,3 +227,36 @@ def test_a_full_disk_during_index_add_leaves_no_partial_copy(env, seeds, tmp_pat
         "disk (or point QABOT_SEEDS_DIR at another one), then try again"
     )
     assert sorted(p.name for p in seeds.rglob("*")) == ["cats.txt"]  # nothing half-added
+
+
+@pytest.mark.slow
+def test_a_build_killed_during_the_onnx_export_is_cleaned_up_by_the_next(tmp_path, seeds):
+    """kill -9 in the middle of the real export, then a build: no `.onnx.tmp-*` is left."""
+    write(seeds / "cats.txt", "Pets\nCats sleep for most of the day in warm places.")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")}
+    env |= {"QABOT_SEEDS_DIR": str(seeds), "QABOT_INDEX_DIR": str(tmp_path / "index")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qabot.cli", "index", "build"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 240
+    while not list((tmp_path / "index").glob(".onnx.tmp-*")) and time.monotonic() < deadline:
+        assert proc.poll() is None, "the build ended before its export started"
+        time.sleep(0.05)
+    time.sleep(1)  # into the export
+    proc.kill()
+    proc.wait()
+    assert list((tmp_path / "index").glob(".onnx.tmp-*"))  # what kill -9 leaves
+    result = subprocess.run(
+        [sys.executable, "-m", "qabot.cli", "index", "build"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-500:]
+    assert not list((tmp_path / "index").glob(".onnx.*"))
+    assert (tmp_path / "index" / "onnx" / "model.onnx").is_file()
