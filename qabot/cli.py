@@ -105,8 +105,9 @@ def _print_report(report: BuildReport, *, title: str) -> None:
 def _ensure_index(service) -> None:
     if service.has_index():
         return
+    s = service.settings
     err.print(
-        f"No index yet in {service.settings.index_dir}/: building it from {service.settings.seeds_dir}/ first."
+        f"No index yet in {escape(str(s.index_dir))}/: building it from {escape(str(s.seeds_dir))}/ first."
     )
     _print_report(service.build(progress=True), title="Built")
 
@@ -307,8 +308,10 @@ def index_status(
         if not st.built:
             out.print(f"No index yet. {len(st.new)} documents waiting: run `qabot index build`.")
             return
-        out.print(f"Documents: {st.documents}\nChunks: {st.chunks}\nModel: {st.model_id}")
-        out.print(f"Size on disk: {st.size_text}\nBuilt: {st.built_at}")
+        out.print(
+            f"Documents: {st.documents}\nChunks: {st.chunks}\nModel: {st.model_id}", markup=False
+        )
+        out.print(f"Size on disk: {st.size_text}\nBuilt: {st.built_at}", markup=False)
         for label, names in (("new", st.new), ("changed", st.changed), ("deleted", st.deleted)):
             for name in names:
                 out.print(f"  {label}: {escape(name)}")
@@ -393,7 +396,7 @@ def main() -> None:
     try:
         app()
     except IndexMissingError as exc:  # pragma: no cover - defensive; commands catch their own
-        err.print(f"Error: {exc}")
+        err.print(f"Error: {escape(str(exc))}")
         sys.exit(1)
 
 

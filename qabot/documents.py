@@ -343,13 +343,32 @@ def _read_docx(data: bytes, *, max_chars: int) -> tuple[str | None, str]:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise DocumentError("not a readable .docx file") from exc
-    paragraphs = [p.text for p in document.paragraphs if p.text.strip()]
+    paragraphs: list[str] = []
+    size = 0
+    for text in _docx_texts(document):
+        paragraphs.append(text)
+        size += len(text) + 1
+        _check_size(size, max_chars, max_chars)  # while extracting, not after
+    return document.core_properties.title or None, "\n".join(paragraphs)
+
+
+def _docx_texts(document) -> Iterator[str]:
+    """A .docx's paragraphs, then its tables a row per line ("cell | cell")."""
+    for paragraph in document.paragraphs:
+        if paragraph.text.strip():
+            yield paragraph.text
     for table in document.tables:
         for row in table.rows:
-            cells = [c.text.strip() for c in row.cells if c.text.strip()]
+            cells, seen = [], set()
+            for cell in row.cells:
+                # python-docx lists a merged cell once per grid column it spans: once here.
+                if id(cell._tc) in seen:
+                    continue
+                seen.add(id(cell._tc))
+                if cell.text.strip():
+                    cells.append(cell.text.strip())
             if cells:
-                paragraphs.append(" | ".join(cells))
-    return document.core_properties.title or None, "\n".join(paragraphs)
+                yield " | ".join(cells)
 
 
 def _read_jsonl(entry: FileEntry, data: bytes, *, max_chars: int) -> list[Document]:

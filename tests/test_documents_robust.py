@@ -208,3 +208,16 @@ def test_links_and_special_files_are_listed_among_the_skipped(tmp_path, settings
     allowed = settings.model_copy(update={"follow_external_links": True})
     assert _svc(allowed).build().added == ["to-secret.txt"]
     assert _svc(allowed).ask("What is the vault code?").hits[0].chunk.source == "to-secret.txt"
+
+
+def test_a_merged_docx_cell_is_read_once(seeds):
+    import docx
+
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=4)
+    table.cell(0, 0).merge(table.cell(0, 3)).text = "Wide merged cell"
+    table.cell(1, 0).text, table.cell(1, 1).text = "left", "right"
+    path = seeds / "table.docx"
+    document.save(str(path))
+    [doc] = read_file(_entry(path))
+    assert doc.text == "Wide merged cell\nleft | right"
