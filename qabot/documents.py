@@ -41,6 +41,7 @@ _WESTERN_LETTER = re.compile(r"[À-ÖØ-öø-ÿŒœŠšŽžŸ]")
 # Anything non-ASCII that is neither such a letter nor usual punctuation (’ “ ” – — … € « » °).
 _NOT_WESTERN = re.compile(r"[^\x00-\x7fÀ-ÖØ-öø-ÿŒœŠšŽžŸ‘’‚“”„–—…€«»°§©®™·•¡¿£\xa0]")
 _NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_PRINT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and newline
 
 log = logging.getLogger("qabot")
 
@@ -193,7 +194,7 @@ def _check_size(size: int, limit: int, max_chars: int, *, what: str = "text") ->
 def printable(text: str) -> str:
     """`text` without terminal escape sequences and control characters (tab and newline stay):
     for showing text qabot did not write (an index built before documents were cleaned)."""
-    return _CONTROL.sub("", _ESCAPES.sub("", text)).replace("\x0b", "").replace("\x0c", "")
+    return _PRINT_CONTROL.sub("", _ESCAPES.sub("", text))
 
 
 def iter_documents(scan: Scan) -> Iterator[tuple[FileEntry, list[Document] | DocumentError]]:
@@ -402,7 +403,10 @@ def _read_jsonl(entry: FileEntry, data: bytes, *, max_chars: int) -> list[Docume
             bad.setdefault("text over QABOT_MAX_DOCUMENT_CHARS", []).append(lineno)
             continue
         raw_key = row.get("doc_id") or row.get("id")
-        key = _clean_title(str(raw_key)) if isinstance(raw_key, str | int) else str(lineno)
+        if isinstance(raw_key, str | int):
+            key = _SURROGATE.sub("\ufffd", _NAME_CONTROL.sub("", str(raw_key)))
+        else:
+            key = str(lineno)
         if key in seen:
             bad.setdefault("duplicate doc_id", []).append(lineno)
             continue

@@ -66,7 +66,7 @@ def test_terminal_escapes_never_reach_the_terminal(env, seeds):
     assert result.exit_code == 0, result.output
     assert "Cats hiss red  at dogs." in result.output and "\x1b" not in result.output
     # Text from an index built before documents were cleaned is cleaned when shown.
-    assert escape("a\x1b[2J\x9bb [x]") == "ab \\[x]"
+    assert escape("a\x1b[2J\x9bb\r [x]\tc\n") == "ab \\[x]\tc\n"
 
 
 def test_a_question_that_is_not_utf8_is_one_line(env):
