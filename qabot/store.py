@@ -4,7 +4,8 @@
       CURRENT            name of the live version (replaced atomically with os.replace)
       .lock              held by a build; a second build is refused
       v-<time>-<rand>/   one complete build:
-        manifest.json    format, model id, dimension, chunking, per-file and per-document hashes
+        manifest.json    format, model id, dimension, chunking, per-file and per-document hashes,
+                         and "checksums": the size and SHA-256 of every other file of the version
         docs.jsonl       each document's extracted text (chunks are offsets into it)
         chunks.npy       (doc index, start, end) per chunk, row i = vector i
         vectors.npy      float32, L2-normalised, one row per chunk
@@ -22,6 +23,10 @@ leaves a stray folder that the next build removes; readers never see it. The pre
 kept one build longer, so a reader that has just read CURRENT can still open it. No file is
 written again once its folder is in place, which is what makes sharing files between versions
 by hard links safe (removing one version's folder leaves the other's links intact).
+
+Every read is guarded: a file that is missing, truncated, of the wrong size or checksum, or that
+does not fit the manifest raises IndexCorruptError naming `qabot index rebuild`, and the rebuild
+works whatever state CURRENT and the manifest are in.
 """
 
 from __future__ import annotations
