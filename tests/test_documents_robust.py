@@ -132,6 +132,10 @@ def test_the_build_summary_counts_a_document_over_the_cap(settings, seeds, monke
         ("Le client était très déçu, à cause du délai.", "latin-1"),
         ("Die Bürger müssen Größe zeigen, sagte der Außenminister.", "cp1252"),
         ("Il était déçu.", "latin-1"),
+        # charset-normalizer alone: iso8859_10, "déįu" (issue 15)
+        ("Il a été déçu. Ça ne va pas, c'est à dire l'été dernier à Noël.", "latin-1"),
+        # charset-normalizer alone: cp1250, "trčs"
+        ("Le client était très déçu du service.", "latin-1"),
         ("Привет, как дела? Всё хорошо, спасибо за помощь.", "cp1251"),
         ("Καλημέρα, τι κάνεις; Όλα καλά εδώ στην Αθήνα.", "cp1253"),
         ("Zażółć gęślą jaźń. Wszystko jest w porządku, dziękuję.", "cp1250"),
