@@ -5,18 +5,21 @@ Every qabot error ends the command with one line on stderr and exit code 1, neve
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, ClassVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 
 from qabot.config import Settings, get_settings
-from qabot.errors import IndexMissingError, QabotError
+from qabot.errors import IndexCorruptError, IndexMissingError, QabotError
 from qabot.types import Answer, BuildReport
 
 app = typer.Typer(
@@ -28,8 +31,17 @@ app = typer.Typer(
 index_app = typer.Typer(help="Build and inspect the index of seeds/.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# No emoji codes: ":thumbs_up:" in a passage stays as written.
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def escape(text: str) -> str:
+    """Text qabot did not write (passages, titles, file names, errors) made safe to print with
+    rich: its markup escaped ("[/]" would raise MarkupError) and terminal escapes dropped."""
+    from qabot.documents import printable
+
+    return escape_markup(printable(text))
 
 
 class _State:
@@ -93,8 +105,9 @@ def _print_report(report: BuildReport, *, title: str) -> None:
 def _ensure_index(service) -> None:
     if service.has_index():
         return
+    s = service.settings
     err.print(
-        f"No index yet in {service.settings.index_dir}/: building it from {service.settings.seeds_dir}/ first."
+        f"No index yet in {escape(str(s.index_dir))}/: building it from {escape(str(s.seeds_dir))}/ first."
     )
     _print_report(service.build(progress=True), title="Built")
 
@@ -139,16 +152,52 @@ def _print_answer(answer: Answer, threshold: float) -> None:
         )
 
 
-def _run(fn):
-    """Turn qabot errors into one line and exit code 1; Ctrl-C into exit 130."""
+class _Signalled(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is, so that everything a Ctrl-C cleans up
+    (a half-written index version, a temporary export folder, the lock) is cleaned up too."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    """SIGTERM and SIGHUP end the command like Ctrl-C does while it runs (main thread only:
+    Python delivers signals there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, _frame):
+        raise _Signalled(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        return fn()
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(fn):
+    """Turn qabot errors into one line and exit code 1; Ctrl-C, SIGTERM and SIGHUP into one
+    line and exit 128 + the signal's number."""
+    try:
+        with _signals_interrupt():
+            return fn()
     except QabotError as exc:
         err.print(f"[red]Error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        err.print("Interrupted.")
-        raise typer.Exit(130) from None
+    except OSError as exc:  # the core names the folder for the errors it expects; not these
+        where = f" ({exc.filename})" if exc.filename else ""
+        err.print(f"[red]Error:[/] {escape(f'{exc.strerror or exc}{where}')}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+        err.print(f"Interrupted{name}.")
+        raise typer.Exit(128 + signum) from None
 
 
 @app.command()
@@ -193,6 +242,10 @@ def chat(
         service = _service()
         _ensure_index(service)
         service.reload_if_changed()
+        # Bytes that are not UTF-8 reach check_question as surrogates (a message, then the next
+        # question) instead of ending the loop with UnicodeDecodeError.
+        with contextlib.suppress(AttributeError, ValueError):
+            sys.stdin.reconfigure(errors="surrogateescape")
         interactive = sys.stdin.isatty()
         if interactive:
             err.print("Ask a question (empty line, Ctrl-D or 'exit' to quit).")
@@ -212,7 +265,7 @@ def chat(
                 err.print(f"[red]Error:[/] {escape(str(exc))}")
                 continue
             if as_json:
-                out.print(json.dumps(answer.to_dict(), ensure_ascii=False))
+                out.print(json.dumps(answer.to_dict(), ensure_ascii=False), markup=False)
             else:
                 _print_answer(answer, service.threshold)
                 out.print()
@@ -257,8 +310,10 @@ def index_status(
         if not st.built:
             out.print(f"No index yet. {len(st.new)} documents waiting: run `qabot index build`.")
             return
-        out.print(f"Documents: {st.documents}\nChunks: {st.chunks}\nModel: {st.model_id}")
-        out.print(f"Size on disk: {st.size_text}\nBuilt: {st.built_at}")
+        out.print(
+            f"Documents: {st.documents}\nChunks: {st.chunks}\nModel: {st.model_id}", markup=False
+        )
+        out.print(f"Size on disk: {st.size_text}\nBuilt: {st.built_at}", markup=False)
         for label, names in (("new", st.new), ("changed", st.changed), ("deleted", st.deleted)):
             for name in names:
                 out.print(f"  {label}: {escape(name)}")
@@ -266,6 +321,42 @@ def index_status(
             out.print("Run `qabot index build` to bring the index up to date.")
         else:
             out.print("Up to date with seeds/.")
+        _print_checksums(st)
+
+    _run(go)
+
+
+def _print_checksums(st) -> None:
+    """The checksum line of `index status`; a damaged index ends the command with exit 1."""
+    if st.checked_files is None:
+        out.print("Checksums: none recorded (an older index): `qabot index rebuild` adds them.")
+    elif not st.damaged:
+        out.print(f"Checksums: all {st.checked_files} files intact.")
+    else:
+        for problem in st.damaged:
+            out.print(f"  damaged: {escape(problem)}")
+        raise IndexCorruptError(f"{len(st.damaged)} damaged file(s): run `qabot index rebuild`")
+
+
+@index_app.command("verify")
+def index_verify() -> None:
+    """Check every file of the index against the checksums in its manifest, then load it.
+
+    Example: qabot index verify
+    """
+
+    def go():
+        check = _service().verify()
+        if not check.recorded:
+            out.print(
+                f"Index version {check.version} loads, but it has no checksums (built by an "
+                "older qabot): run `qabot index rebuild` to record them."
+            )
+            return
+        out.print(
+            f"Index version {check.version} is intact: {check.files} files, "
+            f"{check.hashed_bytes / 2**20:.1f} MiB checked."
+        )
 
     _run(go)
 
@@ -307,7 +398,7 @@ def main() -> None:
     try:
         app()
     except IndexMissingError as exc:  # pragma: no cover - defensive; commands catch their own
-        err.print(f"Error: {exc}")
+        err.print(f"Error: {escape(str(exc))}")
         sys.exit(1)
 
 

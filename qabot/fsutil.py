@@ -8,6 +8,7 @@ the rename, and the folder holding the new name after it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 
@@ -30,3 +31,22 @@ def fsync_dir(path: Path, *, best_effort: bool = False) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def write_error(folder: Path, exc: OSError, *, setting: str = "QABOT_INDEX_DIR"):
+    """The one-line IndexWriteError for a failed write below `folder`, with the fix for the
+    usual causes (a full disk, no permission, a folder where a file should be)."""
+    from qabot.errors import IndexWriteError
+
+    reason = exc.strerror or exc.__class__.__name__
+    inside = exc.filename and Path(folder) in Path(exc.filename).parents
+    where = f" ({exc.filename})" if inside else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = f"free some space on that disk (or point {setting} at another one), then try again"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = f"make it writable for this user, or point {setting} at a folder you can write"
+    elif exc.errno == errno.EISDIR:
+        fix = "a folder stands where qabot writes a file: remove it, then try again"
+    else:
+        fix = "fix the folder, then try again"
+    return IndexWriteError(f"cannot write to {folder}/: {reason}{where}: {fix}")

@@ -288,15 +288,31 @@ class LexicalIndex:
             text = (folder / "vocab.txt").read_text(encoding="utf-8")
             vocab = text.split("\n") if text else []
             n, indptr = int(meta["rows"]), arrays["tf_indptr"]
+            rows, data = arrays["tf_rows"], arrays["tf_data"]
             if (
                 len(vocab) != meta["terms"]
                 or len(arrays["doc_len"]) != n
+                or (n and arrays["doc_len"].min() < 0)
                 or len(indptr) != len(vocab) + 1
-                or indptr[-1] != len(arrays["tf_data"])
-                or len(arrays["tf_rows"]) != len(arrays["tf_data"])
+                or indptr[0] != 0
+                or indptr[-1] != len(data)
+                or (np.diff(indptr) < 0).any()
+                or len(rows) != len(data)
+                or (len(rows) and (rows.min() < 0 or rows.max() >= n))
+                or not np.isfinite(data).all()
             ):
                 raise ValueError("arrays do not match qabot.json")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        # EOFError: an empty .npy; AttributeError: qabot.json not an object; IndexError: an
+        # empty indptr.
+        except (
+            OSError,
+            EOFError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            IndexError,
+        ) as exc:
             log.warning("BM25 index in %s unusable (%s); rebuilding it", folder, exc)
             return None
         return cls(

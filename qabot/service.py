@@ -7,7 +7,10 @@ threads: a search uses whichever complete index version was current when it star
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import re
 import shutil
 import threading
 from dataclasses import replace
@@ -20,7 +23,8 @@ from qabot import ann
 from qabot.answering import ANSWER_PASSAGES, make_answer
 from qabot.config import Settings
 from qabot.embedders import Embedder, load_embedder
-from qabot.errors import IndexMissingError, QabotError, QuestionError
+from qabot.errors import IndexCorruptError, IndexMissingError, QabotError, QuestionError
+from qabot.fsutil import write_error
 from qabot.indexer import BuildOptions, build_lexical, build_version
 from qabot.indexer import status as index_status
 from qabot.question import search_text
@@ -31,7 +35,7 @@ from qabot.retrieval import (
     calibration,
     default_threshold,
 )
-from qabot.store import IndexData, IndexStore
+from qabot.store import IndexData, IndexStore, Verification
 from qabot.types import Answer, BuildReport, Chunk, IndexStatus
 
 if TYPE_CHECKING:  # both import torch: loaded only when configured
@@ -39,6 +43,7 @@ if TYPE_CHECKING:  # both import torch: loaded only when configured
     from qabot.reranking import Reranker
 
 log = logging.getLogger("qabot")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class _Loaded:
@@ -169,17 +174,19 @@ class QAService:
             return None
 
     def _export_query_model(self) -> None:
-        """After a build: export the model to ONNX once (per model) for fast asking."""
+        """After a build, with the index lock held: export the model to ONNX once (per model)
+        for fast asking, after removing what killed exports left behind (~90 MB each)."""
+        from qabot.embedders.onnx import export_onnx, is_exported, remove_leftovers
+
+        remove_leftovers(self.settings.index_dir / "onnx")  # whatever the settings are now
         folder = self._onnx_folder()
         if folder is None:
             return
-        from qabot.embedders.onnx import export_onnx, is_exported
-
         if is_exported(folder, model=self.settings.model):
             return
         try:
             export_onnx(self.settings.model, folder)
-        except QabotError as exc:
+        except (QabotError, OSError) as exc:  # the index is built: only asking gets slower
             log.warning("no fast query path (asking will load sentence-transformers): %s", exc)
 
     @property
@@ -212,6 +219,10 @@ class QAService:
 
     # -- asking ------------------------------------------------------------------------------
     def check_question(self, question: str) -> str:
+        if _SURROGATE.search(question or ""):  # bytes from argv or stdin that are not UTF-8
+            raise QuestionError(
+                "the question is not valid UTF-8 text: retype it, or set the terminal to UTF-8"
+            )
         question = " ".join((question or "").split())
         if not question:
             raise QuestionError('the question is empty: type a question, e.g. qabot ask "Who?"')
@@ -337,19 +348,23 @@ class QAService:
                 model=self.settings.model,
                 setting=self.settings.sentence_vectors,
             ),
+            max_document_chars=self.settings.max_document_chars,
+            follow_external_links=self.settings.follow_external_links,
         )
         loaded = self._loaded
         # The build starts from the version held here and hands back the new one: neither is
-        # read from disk (at 100k chunks each read costs ~0.8 s).
-        report, written = build_version(
-            store=self.store,
-            embedder=self.embedder,
-            options=options,
-            full=full,
-            progress=progress,
-            held=loaded.data if loaded is not None else None,
-        )
-        self._export_query_model()
+        # read from disk (at 100k chunks each read costs ~0.8 s). The export runs under the
+        # build's lock too, so a build may remove the folders a killed export left.
+        with self.store.lock():
+            report, written = build_version(
+                store=self.store,
+                embedder=self.embedder,
+                options=options,
+                full=full,
+                progress=progress,
+                held=loaded.data if loaded is not None else None,
+            )
+            self._export_query_model()
         if written is not None:
             fresh = _Loaded(written)
             with self._lock:
@@ -360,7 +375,24 @@ class QAService:
         return report
 
     def status(self) -> IndexStatus:
-        return index_status(store=self.store, seeds_dir=self.settings.seeds_dir)
+        return index_status(
+            store=self.store,
+            seeds_dir=self.settings.seeds_dir,
+            follow_external_links=self.settings.follow_external_links,
+        )
+
+    def verify(self) -> Verification:
+        """Every file of the current version hashed and compared with its manifest, then the
+        version loaded (which checks the files fit together). Raises IndexCorruptError naming
+        what is damaged."""
+        check = self.store.verify()
+        if check.problems:
+            raise IndexCorruptError(
+                f"index version {check.version} is damaged: {'; '.join(check.problems)}: "
+                "run `qabot index rebuild`"
+            )
+        self.store.load()
+        return check
 
     def add_files(self, paths: list[Path], *, progress: bool = False) -> BuildReport:
         """Copy files or folders into the seeds folder, then build incrementally."""
@@ -368,16 +400,38 @@ class QAService:
         missing = [str(p) for p in paths if not Path(p).exists()]
         if missing:
             raise QabotError(f"no such file or folder: {', '.join(missing)}")
-        seeds.mkdir(parents=True, exist_ok=True)
-        for path in map(Path, paths):
-            target = seeds / path.name
-            if path.resolve() == target.resolve():
-                continue
-            if path.is_dir():
-                shutil.copytree(path, target, dirs_exist_ok=True)
-            else:
-                shutil.copy2(path, target)
-        return self.build(progress=progress)
+        # The lock first: a second `index add` is refused before it copies anything, instead
+        # of leaving its files in seeds/ unindexed.
+        with self.store.lock():
+            copies = []  # (source, target) of every file, folders walked
+            for path in map(Path, paths):
+                target = seeds / path.name
+                if path.resolve() == target.resolve():
+                    continue
+                if path.is_dir():
+                    files = sorted(p for p in path.rglob("*") if p.is_file())
+                    copies += [(f, target / f.relative_to(path)) for f in files]
+                else:
+                    copies.append((path, target))
+            created: list[Path] = []
+            try:
+                seeds.mkdir(parents=True, exist_ok=True)
+                for source, target in copies:
+                    is_new = not target.exists()
+                    _copy_file(source, target)
+                    if is_new:
+                        created.append(target)
+            except OSError as exc:  # a full disk: take back this command's new files
+                for path in created:
+                    path.unlink(missing_ok=True)
+                for _, target in reversed(copies):  # and the folders left empty
+                    for parent in target.parents:
+                        if parent == seeds or seeds not in parent.parents:
+                            break
+                        with contextlib.suppress(OSError):
+                            parent.rmdir()  # only when empty
+                raise write_error(seeds, exc, setting="QABOT_SEEDS_DIR") from exc
+            return self.build(progress=progress)
 
     def documents(self) -> list[tuple[str, str, int]]:
         """(doc_id, title, number of chunks) of each document in the loaded index."""
@@ -402,6 +456,19 @@ class QAService:
             cut = max(text.rfind("\n", end, hi), text.rfind(". ", end, hi))
             hi = cut + 1 if cut >= end else hi
         return text[lo:hi].strip()
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    """Copy one file into the seeds folder whole or not at all: through a hidden temporary name
+    (which scans ignore), renamed into place; a full disk leaves no truncated document."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.qabot-tmp")
+    try:
+        shutil.copy2(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _stored_sentences(data: IndexData, chunk_of: dict[int, Chunk]):

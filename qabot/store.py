@@ -4,7 +4,8 @@
       CURRENT            name of the live version (replaced atomically with os.replace)
       .lock              held by a build; a second build is refused
       v-<time>-<rand>/   one complete build:
-        manifest.json    format, model id, dimension, chunking, per-file and per-document hashes
+        manifest.json    format, model id, dimension, chunking, per-file and per-document hashes,
+                         and "checksums": the size and SHA-256 of every other file of the version
         docs.jsonl       each document's extracted text (chunks are offsets into it)
         chunks.npy       (doc index, start, end) per chunk, row i = vector i
         vectors.npy      float32, L2-normalised, one row per chunk
@@ -22,12 +23,19 @@ leaves a stray folder that the next build removes; readers never see it. The pre
 kept one build longer, so a reader that has just read CURRENT can still open it. No file is
 written again once its folder is in place, which is what makes sharing files between versions
 by hard links safe (removing one version's folder leaves the other's links intact).
+
+Every read is guarded: a file that is missing, truncated, of the wrong size or checksum, or that
+does not fit the manifest raises IndexCorruptError naming `qabot index rebuild`, and the rebuild
+works whatever state CURRENT and the manifest are in.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -37,12 +45,13 @@ from pathlib import Path
 import numpy as np
 
 from qabot.errors import (
+    ConfigError,
     IndexCorruptError,
     IndexLockedError,
     IndexMismatchError,
     IndexMissingError,
 )
-from qabot.fsutil import fsync_dir, fsync_file
+from qabot.fsutil import fsync_dir, fsync_file, write_error
 from qabot.types import Chunk
 
 FORMAT_VERSION = 1
@@ -55,6 +64,12 @@ MAX_ROW_FILES = 8
 SENTENCE_VECTORS = "sentence_vectors.npy"
 SENTENCE_OFFSETS = "sentence_offsets.npy"
 CURRENT = "CURRENT"
+# What CURRENT may name: a version folder this module wrote (anything else is garbage).
+VERSION_NAME = re.compile(r"v-[0-9T.]+-[0-9a-f]+")
+# Every file of a version is listed in its manifest's "checksums" with its size and SHA-256.
+# Loading checks every size (a stat) and hashes the files up to this size (SHA-256 runs at
+# ~1.7 GB/s: 32 MiB is ~20 ms); `qabot index status` and `qabot index verify` hash them all.
+HASH_ON_LOAD_BYTES = 32 << 20
 CHUNK_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i4"), ("end", "<i4")])
 
 
@@ -121,16 +136,32 @@ class IndexStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._filelock = None
 
     # -- reading ---------------------------------------------------------------------------
     def current_version(self) -> str | None:
+        """The live version's name, or None when nothing is built. CURRENT that cannot be read
+        or names no version this module writes raises IndexCorruptError."""
+        path = self.root / CURRENT
         try:
-            name = (self.root / CURRENT).read_text(encoding="utf-8").strip()
+            raw = path.read_bytes()
         except FileNotFoundError:
             return None
+        except NotADirectoryError:
+            raise self._not_a_folder() from None
         except OSError as exc:
-            raise IndexCorruptError(f"cannot read {self.root / CURRENT}: {exc}") from exc
-        return name or None
+            raise IndexCorruptError(
+                f"cannot read {path} ({exc.strerror or exc}): fix its permissions, or run "
+                "`qabot index rebuild`"
+            ) from exc
+        name = raw.decode("utf-8", errors="replace").strip()
+        if not name:
+            return None
+        if not VERSION_NAME.fullmatch(name):
+            raise IndexCorruptError(
+                f"{path} is damaged (it does not name an index version): run `qabot index rebuild`"
+            )
+        return name
 
     def exists(self) -> bool:
         return self.current_version() is not None
@@ -139,21 +170,37 @@ class IndexStore:
         version = version or self._require_version()
         path = self.root / version / "manifest.json"
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
+            manifest = json.loads(path.read_bytes())
         except FileNotFoundError as exc:
             raise IndexCorruptError(
                 f"index version {version} has no manifest: run `qabot index rebuild`"
             ) from exc
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
             raise IndexCorruptError(
                 f"index manifest {path} is unreadable: run `qabot index rebuild`"
             ) from exc
+        if not isinstance(manifest, dict):
+            raise IndexCorruptError(
+                f"index manifest {path} is damaged (not a JSON object): run `qabot index rebuild`"
+            )
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexMismatchError(
                 f"index in {self.root}/ has format {manifest.get('format_version')}, this qabot "
                 f"reads format {FORMAT_VERSION}: run `qabot index rebuild`"
             )
+        if not isinstance(manifest.get("model_id"), str) or not all(
+            isinstance(manifest.get(key), int) for key in ("chunks", "documents", "dim")
+        ):
+            raise IndexCorruptError(
+                f"index manifest {path} is damaged (fields missing): run `qabot index rebuild`"
+            )
         return manifest
+
+    def verify(self, version: str | None = None, *, hash_limit: int | None = None) -> Verification:
+        """Check every file of a version (the current one by default) against the sizes and
+        SHA-256 checksums in its manifest; files over `hash_limit` bytes by size only."""
+        version = version or self._require_version()
+        return _check_files(self.root / version, self.read_manifest(version), hash_limit)
 
     def load(self, *, expect_model_id: str | None = None) -> IndexData:
         version = self._require_version()
@@ -165,11 +212,17 @@ class IndexStore:
                 "back to what built it"
             )
         folder = self.root / version
+        check = _check_files(folder, manifest, HASH_ON_LOAD_BYTES)
+        if check.problems:
+            raise IndexCorruptError(
+                f"index files in {folder} are damaged ({'; '.join(check.problems[:3])}): "
+                "run `qabot index rebuild`"
+            )
         try:
             docs = []
             for name, rows in _row_files(manifest, "doc_files", DOC_FILE, "documents"):
                 text = (folder / name).read_text(encoding="utf-8")
-                part = [StoredDocument(**json.loads(ln), line=ln) for ln in text.split("\n") if ln]
+                part = [_stored_document(ln) for ln in text.split("\n") if ln]
                 if len(part) != rows:
                     raise ValueError(f"{name} does not match the manifest")
                 docs.extend(part)
@@ -180,7 +233,7 @@ class IndexStore:
                 if len(parts[-1]) != rows:
                     raise ValueError(f"{name} does not match the manifest")
             vectors = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        except (OSError, ValueError, TypeError, json.JSONDecodeError) as exc:
+        except _DAMAGED as exc:
             raise IndexCorruptError(
                 f"index files in {folder} are damaged ({exc.__class__.__name__}): "
                 "run `qabot index rebuild`"
@@ -188,12 +241,14 @@ class IndexStore:
         n = manifest.get("chunks")
         if (
             chunks.dtype != CHUNK_DTYPE
+            or chunks.ndim != 1
             or vectors.dtype != np.float32
             or vectors.ndim != 2
             or len(chunks) != n
             or len(vectors) != n
             or vectors.shape[1] != manifest.get("dim")
             or len(docs) != manifest.get("documents")
+            or not _chunks_fit(chunks, docs)
         ):
             raise IndexCorruptError(
                 f"index files in {folder} do not match its manifest: run `qabot index rebuild`"
@@ -203,6 +258,11 @@ class IndexStore:
             from qabot import ann as ann_mod
 
             ann = ann_mod.load_index(folder / "faiss.index")
+            if ann.ntotal != n or ann.d != vectors.shape[1]:
+                raise IndexCorruptError(
+                    f"the vector index in {folder} does not match its manifest: "
+                    "run `qabot index rebuild`"
+                )
         from qabot.lexical import FOLDER, LexicalIndex
 
         lexical = LexicalIndex.load(folder / FOLDER) if (folder / FOLDER).is_dir() else None
@@ -230,23 +290,41 @@ class IndexStore:
             )
         return version
 
+    def _not_a_folder(self) -> ConfigError:
+        return ConfigError(
+            f"the index folder {self.root} is a file, not a folder: point QABOT_INDEX_DIR "
+            "(or --index) at a folder"
+        )
+
     # -- writing ---------------------------------------------------------------------------
     def lock(self):
-        """A context manager held for a whole build. Fails at once if another build holds it."""
+        """A context manager held for a whole build. Fails at once if another build (another
+        process, or another thread here) holds it; re-entrant within one thread, so a caller
+        can hold it around a build that takes it again (`qabot index add` copies under it)."""
         from filelock import FileLock, Timeout
 
-        self.root.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.root / ".lock"), timeout=0)
+        if self._filelock is None:
+            # One object per store: filelock counts re-entries per object and per thread.
+            self._filelock = FileLock(str(self.root / ".lock"), timeout=0)
+        lock = self._filelock
+        store = self
 
         class _Guard:
             def __enter__(self_inner):
                 try:
+                    store.root.mkdir(parents=True, exist_ok=True)
                     lock.acquire()
                 except Timeout:
                     raise IndexLockedError(
-                        f"another build is running on {self.root}/ (lock {self.root}/.lock): "
+                        f"another build is running on {store.root}/ (lock {store.root}/.lock): "
                         "wait for it to finish, then try again"
                     ) from None
+                except (FileExistsError, NotADirectoryError):
+                    if store.root.exists() and not store.root.is_dir():
+                        raise store._not_a_folder() from None
+                    raise
+                except OSError as exc:
+                    raise write_error(store.root, exc) from exc
                 return self_inner
 
             def __exit__(self_inner, *exc):
@@ -280,8 +358,8 @@ class IndexStore:
         version = f"v-{stamp}-{secrets.token_hex(3)}"
         folder = self.root / version
         tmp = self.root / f".tmp-{version}"
-        tmp.mkdir(parents=True)
         try:
+            tmp.mkdir(parents=True)
             # The previous version's documents are a prefix when its docs are the same objects.
             prev_docs = appended_to.docs if appended_to is not None else []
             same_docs = len(prev_docs) <= len(docs) and all(
@@ -337,12 +415,25 @@ class IndexStore:
             }
             if sentences is not None:
                 manifest["sentences"] = len(sentence_vectors)
+            previous = self.root / appended_to.version if appended_to is not None else None
+            manifest["checksums"] = _checksums(tmp, previous, appended_to)
             _write_text(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
             fsync_dir(tmp)
             os.rename(tmp, folder)
             _write_text(self.root / f".{CURRENT}.tmp", version)
             os.replace(self.root / f".{CURRENT}.tmp", self.root / CURRENT)
             fsync_dir(self.root)
+        except (OSError, RuntimeError) as exc:  # the previous version stays current
+            # numpy (a short write) and faiss (RuntimeError) report a full disk without errno:
+            # look at the disk before the cleanup frees what this build wrote.
+            full = _disk_full(self.root)
+            shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise write_error(self.root, exc) from exc
+            if full:
+                no_space = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                raise write_error(self.root, no_space) from exc
+            raise
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -389,8 +480,11 @@ class IndexStore:
 
     def clean(self, *, keep: int = 2) -> None:
         """Remove interrupted builds and all but the newest `keep` versions (current included).
-        Call with the lock held."""
-        current = self.current_version()
+        Call with the lock held. With CURRENT damaged, only the interrupted builds go."""
+        try:
+            current = self.current_version()
+        except IndexCorruptError:  # a rebuild is about to replace it: keep every version
+            current, keep = None, 10**9
         for p in self.root.glob(".tmp-*"):
             shutil.rmtree(p, ignore_errors=True)
         versions = sorted(p.name for p in self.root.glob("v-*") if p.is_dir())
@@ -400,12 +494,114 @@ class IndexStore:
                 shutil.rmtree(self.root / name, ignore_errors=True)
 
 
+# What reading a damaged file can raise: np.load's EOFError on an empty file, ValueError on a bad
+# header, UnicodeDecodeError (a ValueError) and JSONDecodeError in docs.jsonl, TypeError and
+# KeyError for JSON of the wrong shape, MemoryError for a header claiming a huge array.
+_DAMAGED = (OSError, EOFError, ValueError, TypeError, KeyError, IndexError, MemoryError)
+
+
+@dataclass
+class Verification:
+    """`IndexStore.verify`: what was checked in one version and what is wrong with it."""
+
+    version: str
+    files: int = 0  # files listed in the manifest
+    hashed_bytes: int = 0
+    recorded: bool = True  # False: a version written before manifests had checksums
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _digest(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _checksums(tmp: Path, previous: Path | None, appended_to: IndexData | None) -> dict:
+    """{file: {"bytes", "sha256"}} for every file below `tmp`. A file hard-linked from the
+    previous version (same inode) takes the previous manifest's entry instead of being read."""
+    known = (appended_to.manifest.get("checksums") if appended_to is not None else None) or {}
+    out = {}
+    for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
+        name = path.relative_to(tmp).as_posix()
+        entry = known.get(name)
+        if entry is not None and previous is not None:
+            try:
+                if os.stat(previous / name).st_ino == path.stat().st_ino:
+                    out[name] = entry
+                    continue
+            except OSError:
+                pass
+        out[name] = {"bytes": path.stat().st_size, "sha256": _digest(path)}
+    return out
+
+
+def _check_files(folder: Path, manifest: dict, hash_limit: int | None) -> Verification:
+    """Every file the manifest lists, checked for its size, and for its SHA-256 when it is at
+    most `hash_limit` bytes (None: all)."""
+    check = Verification(folder.name)
+    listed = manifest.get("checksums")
+    if listed is None:
+        check.recorded = False
+        return check
+    if not isinstance(listed, dict):
+        check.problems.append("the manifest's checksums are damaged")
+        return check
+    for name, entry in sorted(listed.items()):
+        check.files += 1
+        path = folder / name
+        try:
+            expected_size, expected_hash = int(entry["bytes"]), str(entry["sha256"])
+            if Path(name).is_absolute() or ".." in Path(name).parts:
+                raise ValueError(name)
+        except (TypeError, KeyError, ValueError):
+            check.problems.append(f"the manifest's entry for {name} is damaged")
+            continue
+        try:
+            size = path.stat().st_size
+            if size != expected_size:
+                check.problems.append(f"{name} has {size} bytes, the manifest says {expected_size}")
+            elif hash_limit is None or size <= hash_limit:
+                check.hashed_bytes += size
+                if _digest(path) != expected_hash:
+                    check.problems.append(f"{name} is damaged (its checksum differs)")
+        except FileNotFoundError:
+            check.problems.append(f"{name} is missing")
+        except OSError as exc:
+            check.problems.append(f"{name} is unreadable ({exc.strerror or exc})")
+    return check
+
+
+def _stored_document(line: str) -> StoredDocument:
+    """One docs.jsonl line; ValueError when it is not what `StoredDocument.json_line` writes."""
+    fields = json.loads(line)
+    if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
+        raise ValueError("a docs.jsonl line is not a document")
+    return StoredDocument(**fields, line=line)
+
+
+def _chunks_fit(chunks: np.ndarray, docs: list[StoredDocument]) -> bool:
+    """Whether every chunk row points into its document (garbage rows would raise IndexError,
+    or show an empty passage, at question time)."""
+    if not len(chunks):
+        return True
+    doc = chunks["doc"].astype(np.int64)
+    if doc.min() < 0 or doc.max() >= len(docs):
+        return False
+    lengths = np.array([len(d.text) for d in docs], dtype=np.int64)[doc]
+    start, end = chunks["start"], chunks["end"]
+    return bool(((start >= 0) & (start <= end) & (end <= lengths)).all())
+
+
 def _load_sentences(folder: Path, manifest: dict) -> tuple[np.ndarray, np.ndarray]:
     """A version's sentence vectors and offsets, checked against its manifest."""
     try:
         vectors = np.load(folder / SENTENCE_VECTORS, allow_pickle=False)
         offsets = np.load(folder / SENTENCE_OFFSETS, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except _DAMAGED as exc:
         raise IndexCorruptError(
             f"sentence vectors in {folder} are damaged ({exc.__class__.__name__}): "
             "run `qabot index rebuild`"
@@ -413,6 +609,7 @@ def _load_sentences(folder: Path, manifest: dict) -> tuple[np.ndarray, np.ndarra
     if (
         vectors.dtype != np.float32
         or vectors.ndim != 2
+        or offsets.dtype != np.int64
         or len(vectors) != manifest["sentences"]
         or vectors.shape[1] != manifest.get("dim")
         or offsets.shape != (manifest.get("chunks", -1) + 1,)
@@ -433,6 +630,14 @@ def _row_files(manifest: dict, key: str, default: str, count: str) -> list[tuple
     if files is None:
         return [(default, manifest.get(count))]
     return [(str(name), int(rows)) for name, rows in files]
+
+
+def _disk_full(folder: Path) -> bool:
+    """Whether the disk holding `folder` has (almost) no space left."""
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:

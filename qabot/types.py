@@ -155,6 +155,10 @@ class IndexStatus:
     changed: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Files checked against the manifest's checksums (None: an index from before checksums),
+    # and what is wrong with them.
+    checked_files: int | None = None
+    damaged: list[str] = field(default_factory=list)
 
     @property
     def size_text(self) -> str:

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from qabot.embedders.hashing import HashingEmbedder
-from qabot.errors import IndexCorruptError, IndexLockedError, IndexMismatchError, NoDocumentsError
+from qabot.errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexWriteError,
+    NoDocumentsError,
+)
 from qabot.service import QAService
 from qabot.store import IndexStore
 from tests.conftest import write
@@ -155,7 +161,7 @@ def test_failed_write_leaves_previous_index(settings, seeds, monkeypatch):
         real(path, array)
 
     monkeypatch.setattr(store_mod, "_save_npy", failing)
-    with pytest.raises(OSError):
+    with pytest.raises(IndexWriteError, match=r"cannot write to .*index/: No space left.*free"):
         _svc(settings).build()
     monkeypatch.setattr(store_mod, "_save_npy", real)
     fresh = _svc(settings)

@@ -319,13 +319,20 @@ def _publish(tmp: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _remove_leftovers(out_dir: Path) -> None:
-    """Delete temp and old folders an interrupted export left beside `out_dir` (an hour is far
-    longer than any export, so a concurrent one is never touched)."""
+def _remove_leftovers(out_dir: Path, *, older_than: float = 3600) -> None:
+    """Delete temp and old folders an interrupted export left beside `out_dir`. By default only
+    those over an hour old (far longer than any export, so a concurrent one is never touched);
+    a caller that holds the index lock, under which exports run, passes 0."""
     for path in out_dir.parent.glob(f".{out_dir.name}.*-*"):
         with contextlib.suppress(OSError):
-            if path.is_dir() and time.time() - path.stat().st_mtime > 3600:
+            if path.is_dir() and time.time() - path.stat().st_mtime >= older_than:
                 shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_leftovers(out_dir: Path) -> None:
+    """Delete every temp and old folder killed exports left beside `out_dir`. Call with the
+    index lock held (exports run under it)."""
+    _remove_leftovers(Path(out_dir), older_than=0)
 
 
 def _corrupt(folder: Path, what: str) -> IndexCorruptError:
