@@ -79,9 +79,8 @@ class Settings(BaseSettings):
     # Answering
     top_k: int = Field(3, ge=1, le=50)
     # None: the value calibrated for the embedder (qabot/retrieval.py CALIBRATIONS); it applies
-    # to the confidence `Calibration` defines (the same in every mode).
-    # Up to 2: a confidence may add a lexical or sentence-overlap term to a cosine.
-    score_threshold: float | None = Field(None, ge=-1.0, le=2.0)
+    # to the confidence `Calibration` defines (the same in every mode), which is 0..1.
+    score_threshold: float | None = Field(None, ge=0.0, le=1.0)
     retrieval_mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
     lexical_weight: float = Field(0.5, ge=0.0, le=1.0, description="BM25 share in hybrid")
     max_question_chars: int = Field(1000, ge=10)

@@ -1,8 +1,8 @@
 """What of a question is searched: greetings, mentions and politeness are not what it asks.
 
 "hey @bot, who is Kaja Kallas?" is embedded as a whole, and "hey" pulls its vector away from
-every passage: the same question scored 0.55 with the greeting and 0.62 without (against the
-threshold 0.56). The words are cut only at the start (and @mentions anywhere), so a question
+every passage: on the seed it scored 0.55 against the threshold 0.56 and was refused, and 0.75
+without the greeting (issue 10; 0.37, 0.373 and 0.50 on today's 0..1 scale). The words are cut only at the start (and @mentions anywhere), so a question
 *about* greetings keeps them: "What does Rutte say in his hello to the ministers?" is unchanged.
 """
 

@@ -138,7 +138,7 @@ def test_cli_help_has_an_example():
 
 def test_eval_measures_the_reranker(dataset, tmp_path, tiny_models):
     """The documents eval ranks are the reranked ones: hit@1 is what `ask` shows first."""
-    reranked = _settings(score_threshold=-1.0, reranker_model=str(tiny_models["reranker"]))
+    reranked = _settings(score_threshold=0.0, reranker_model=str(tiny_models["reranker"]))
     index = ev.prepare_index(dataset, reranked, cache_dir=tmp_path / "c")
     questions = ev.load_questions(dataset)
     report = ev.evaluate(index, questions, k=3, threshold=-1.0)
@@ -147,7 +147,7 @@ def test_eval_measures_the_reranker(dataset, tmp_path, tiny_models):
     assert report["hit@1"] == round(shown / len(questions), 4) < 1.0  # hashing alone: 1.0
     assert report["reranker"] == str(tiny_models["reranker"]) and report["rerank_candidates"] == 20
     assert report["reader"] is None and "answer_span_exact" not in report
-    plain = ev.prepare_index(dataset, _settings(score_threshold=-1.0), cache_dir=tmp_path / "c")
+    plain = ev.prepare_index(dataset, _settings(score_threshold=0.0), cache_dir=tmp_path / "c")
     assert plain.folder == index.folder  # the reranker changes no vector: same cached index
     assert ev.evaluate(plain, questions, k=3, threshold=-1.0)["reranker"] is None
 

@@ -90,7 +90,7 @@ def test_a_longer_list_keeps_the_same_answer_first(settings, tiny_models):
 
 
 def test_the_reader_does_not_run_when_nothing_is_found(settings, tiny_models):
-    svc = corpus_service(settings, reader_model=str(tiny_models["reader"]), score_threshold=1.9)
+    svc = corpus_service(settings, reader_model=str(tiny_models["reader"]), score_threshold=1.0)
     answer = svc.ask(QUESTIONS[0])
     assert not answer.found and answer.span is None
     assert svc._reader is None  # not even loaded
