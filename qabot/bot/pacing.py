@@ -137,6 +137,13 @@ class Pacer:
     def action_done(self) -> None:
         self.overall.end(self._clock())
 
+    def hold_actions(self, chat_id: int | str | None, seconds: float) -> None:
+        """A chat action got a 429: no more actions to that chat for `seconds` (messages still
+        try; if Telegram refuses them too, `block` follows)."""
+        if chat_id is not None:
+            chat = self._chat(chat_id)
+            chat.last_action = max(chat.last_action, self._clock() + seconds - ACTION_EVERY)
+
     def block(self, chat_id: int | str | None, seconds: float) -> None:
         """Telegram said 429 with retry_after: nothing to this chat (or at all) until then."""
         window = self._chat(chat_id).window if chat_id is not None else self.overall

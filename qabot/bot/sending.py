@@ -136,7 +136,7 @@ class PacedSender(BaseRateLimiter[None]):
             return await callback(*args, **kwargs)
         except (NetworkError, RetryAfter) as exc:
             if isinstance(exc, RetryAfter):
-                self.pacer.block(chat_id, _seconds(exc))
+                self.pacer.hold_actions(chat_id, _seconds(exc))
             log.debug("chat action skipped: %s", exc)
             return True
         finally:
