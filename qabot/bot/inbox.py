@@ -8,7 +8,8 @@ forgets it: a bot killed at any point finds it again at the next start (`replay`
 
 Updates of one chat are handled one after another, in the order they arrived (a replayed
 backlog too); different chats run concurrently. An update is marked done in the journal when its
-handling ended, answered or not.
+handling ended, answered or not, and `sending` just before each message sent for it (the
+sender calls `mark_sending`; the update being handled is known from `CURRENT_UPDATE`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import time
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,8 @@ log = logging.getLogger("qabot.bot")
 # Handlers waiting for their chat's turn still hold one of these slots; generous, so one busy
 # chat does not hold back the others.
 MAX_CONCURRENT_UPDATES = 512
+# The update whose handler is running (set per task, so concurrent chats do not mix).
+CURRENT_UPDATE: ContextVar[int | None] = ContextVar("qabot_current_update", default=None)
 
 
 def journal_path(index_dir: Path) -> Path:
@@ -60,6 +64,13 @@ class Inbox:
 
     async def done(self, update: Update) -> None:
         await self._run(self.journal.done, update.update_id)
+
+    def mark_sending(self) -> None:
+        """Called just before a message is sent: on disk before the request leaves (a fraction
+        of a millisecond, so written here rather than in the journal's thread)."""
+        update_id = CURRENT_UPDATE.get()
+        if update_id is not None:
+            self.journal.sending(update_id)
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
@@ -106,6 +117,8 @@ class InOrderProcessor(BaseUpdateProcessor):
                 await asyncio.shield(previous)
             started = True
             cancelled = False
+            if isinstance(update, Update):
+                CURRENT_UPDATE.set(update.update_id)  # this task's context only
             try:
                 await coroutine
             except asyncio.CancelledError:
@@ -137,6 +150,13 @@ async def replay(application: Application) -> int:
     inbox = queue.inbox
     journal = inbox.journal
     pruned = await inbox._run(journal.prune)
+    cut_short = await inbox._run(journal.settle_interrupted)
+    if cut_short:
+        log.warning(
+            "journal: %d update(s) were being answered when the bot stopped; their replies "
+            "most likely arrived and are not sent again",
+            cut_short,
+        )
     rows = await inbox._run(journal.pending)
     for row in rows:
         update = Update.de_json(json.loads(row.payload), application.bot)

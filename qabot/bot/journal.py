@@ -8,6 +8,11 @@ returns), and marked done once it has been handled; at the next start the rows n
 handled again. An update Telegram delivers a second time (it was never confirmed) is recognised
 by its ``update_id`` and not handled twice.
 
+Just before the bot sends a message for an update, the update is marked `sending`. One that was
+sending when the bot died is not handled again: the message was most likely delivered (it only
+had to cross the network; the bot died before hearing back), and a second answer is worse than
+one cut short. The same rule as for a send that timed out (`qabot.bot.sending`).
+
 Plain Python, no Telegram types: rows hold the update's JSON as Telegram sent it.
 """
 
@@ -34,6 +39,7 @@ CREATE TABLE IF NOT EXISTS updates (
     payload   TEXT NOT NULL,
     received  REAL NOT NULL,     -- wall-clock time it was recorded
     attempts  INTEGER NOT NULL DEFAULT 0,
+    sending   INTEGER NOT NULL DEFAULT 0,  -- messages begun for it
     done      REAL               -- when it was handled; NULL while pending
 );
 CREATE INDEX IF NOT EXISTS pending ON updates (done, update_id);
@@ -81,6 +87,22 @@ class Journal:
             self._db.execute(
                 "UPDATE updates SET done = ? WHERE update_id = ?", (self._clock(), update_id)
             )
+
+    def sending(self, update_id: int) -> None:
+        """A message for this update is about to be sent."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE updates SET sending = sending + 1 WHERE update_id = ?", (update_id,)
+            )
+
+    def settle_interrupted(self) -> int:
+        """Mark done the unfinished updates whose reply was already being sent (see the module
+        docstring); returns how many."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE updates SET done = ? WHERE done IS NULL AND sending > 0", (self._clock(),)
+            )
+            return cursor.rowcount
 
     def pending(self) -> list[Pending]:
         """Updates not handled yet, oldest first. Each call counts an attempt for each; those

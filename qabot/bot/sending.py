@@ -46,6 +46,14 @@ REPEATABLE = frozenset(
         "answerCallbackQuery", "sendChatAction", "close", "logOut",
     }
 )  # fmt: skip
+# Requests that put a message in a chat.
+MESSAGES = frozenset(
+    {
+        "sendMessage", "sendDocument", "sendPhoto", "sendAudio", "sendVideo", "sendVoice",
+        "sendSticker", "sendAnimation", "sendMediaGroup", "sendLocation", "sendContact",
+        "sendPoll", "copyMessage", "forwardMessage",
+    }
+)  # fmt: skip
 _NOT_SENT = (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ConnectError)
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
 
@@ -78,8 +86,15 @@ def _seconds(exc: RetryAfter) -> float:
 class PacedSender(BaseRateLimiter[None]):
     """The bot's rate limiter: pacing, 429s and transient errors (see the module docstring)."""
 
-    def __init__(self, pacer: Pacer | None = None, *, sleep=asyncio.sleep) -> None:
+    def __init__(
+        self,
+        pacer: Pacer | None = None,
+        *,
+        before_send: Callable[[], None] = lambda: None,
+        sleep=asyncio.sleep,
+    ) -> None:
         self.pacer = pacer or Pacer()
+        self.before_send = before_send  # called before a message request leaves (the journal)
         self._sleep = sleep
 
     async def initialize(self) -> None:
@@ -104,6 +119,8 @@ class PacedSender(BaseRateLimiter[None]):
         while True:
             try:
                 async with self.pacer.slot(chat_id):
+                    if endpoint in MESSAGES:
+                        self.before_send()
                     return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 floods += 1

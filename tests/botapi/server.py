@@ -187,6 +187,11 @@ class BotApiServer:
         (handled, then answered after `delay` seconds)."""
         self._faults.setdefault(method, []).extend([Fault(kind, delay)] * times)
 
+    @property
+    def pending_updates(self) -> int:
+        """Updates not confirmed by the bot yet (what Telegram would deliver again)."""
+        return len(self._updates)
+
     # ---------------------------------------------------------------- chats
     def private_chat(self, user: TelegramUser) -> dict:
         chat = {"id": user.id, "type": "private", "first_name": user.first_name}

@@ -1,0 +1,155 @@
+"""No question is lost when the bot dies: the real `qabot bot` process is killed with SIGKILL in
+the middle of a burst and started again; every question is answered, once, in order per chat.
+Polling and webhook; and a question that waited long gets "sorry for the delay" first."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+
+import pytest
+
+from qabot.bot.inbox import journal_path
+from qabot.bot.journal import Journal
+from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
+from tests.botapi.process import bot_env, ready_or_fail, start_bot, stop_bot
+from tests.botapi.server import BotApiServer, TelegramUser
+from tests.test_bot_process import free_port
+
+pytestmark = pytest.mark.timeout(180)
+
+# Questions the hashing embedder answers from the seed document, and a word of each answer.
+QUESTIONS = {
+    SYBIHA_QUESTION: "Sybiha",
+    "What could be the most difficult winter for Ukraine?": "winter",
+    "Who is the new EU High Representative?": "Kallas",
+    "How much security assistance was promised at the Washington summit?": "40 billion",
+    "Where is the new NATO command?": "Wiesbaden",
+}
+
+
+@pytest.fixture
+async def server():
+    async with BotApiServer(TOKEN) as srv:
+        yield srv
+
+
+def answered(server: BotApiServer, users: list[TelegramUser]) -> int:
+    return sum(len(server.bot_messages(u.id)) for u in users)
+
+
+async def kill_after(server, proc, users: list[TelegramUser], n: int) -> None:
+    """SIGKILL the bot once `n` answers have arrived."""
+    await server.wait_until(lambda: answered(server, users) >= n, timeout=60)
+    proc.send_signal(signal.SIGKILL)
+    assert await asyncio.wait_for(proc.wait(), 10) == -signal.SIGKILL
+
+
+def assert_each_answered_once_in_order(server, users, per_user: int) -> None:
+    words = list(QUESTIONS.values())
+    for user in users:
+        got = [m["text"] for m in server.bot_messages(user.id)]
+        assert len(got) == per_user, (user.id, len(got))
+        for i, text in enumerate(got):  # answer i is the answer to question i
+            assert words[i % len(words)] in text, (user.id, i, text[:80])
+
+
+async def ask_burst(server, users, per_user: int) -> None:
+    questions = list(QUESTIONS)
+    for i in range(per_user):  # round after round, as people type
+        await asyncio.gather(*(server.send_text(u, questions[i % len(questions)]) for u in users))
+
+
+async def test_polling_bot_killed_mid_burst_answers_everything_after_restart(tmp_path, server):
+    settings = make_settings(tmp_path, server)
+    seed(settings)
+    users = [TelegramUser(3000 + i, f"User{i}") for i in range(6)]
+    per_user = 6
+    env = bot_env(tmp_path, server, QABOT_QUESTIONS_PER_MINUTE="100")
+    proc, log = await start_bot(tmp_path, env)
+    try:
+        await ready_or_fail(server, proc, log)
+        await ask_burst(server, users, per_user)
+        await kill_after(server, proc, users, 8)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    before = answered(server, users)
+    assert before < len(users) * per_user
+    # Telegram has forgotten them: the bot confirmed every update it fetched.
+    await asyncio.sleep(0.2)
+    assert server.pending_updates == 0
+    server.ready.clear()
+    proc, log = await start_bot(tmp_path, env, log_name="bot2.log")
+    try:
+        await ready_or_fail(server, proc, log)
+        await server.wait_until(
+            lambda: answered(server, users) >= len(users) * per_user, timeout=60
+        )
+        await asyncio.sleep(1.5)  # time for a duplicate to show up
+    finally:
+        code = await stop_bot(proc)
+    assert code == 0
+    assert_each_answered_once_in_order(server, users, per_user)
+    output = log.read_text()
+    assert "unanswered update(s) from before the restart queued first" in output, output
+    assert TOKEN not in output
+
+
+async def test_webhook_bot_killed_mid_burst_answers_everything_after_restart(tmp_path, server):
+    settings = make_settings(tmp_path, server)
+    seed(settings)
+    users = [TelegramUser(4000 + i, f"User{i}") for i in range(4)]
+    per_user = 5
+    port = free_port()
+    env = bot_env(
+        tmp_path,
+        server,
+        QABOT_QUESTIONS_PER_MINUTE="100",
+        QABOT_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+        QABOT_WEBHOOK_LISTEN="127.0.0.1",
+        QABOT_WEBHOOK_PORT=str(port),
+        QABOT_WEBHOOK_SECRET="s3cret",
+    )
+    proc, log = await start_bot(tmp_path, env)
+    try:
+        await ready_or_fail(server, proc, log)
+        await ask_burst(server, users, per_user)  # each POST answered 200 once journaled
+        await kill_after(server, proc, users, 4)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    assert answered(server, users) < len(users) * per_user
+    server.ready.clear()
+    proc, log = await start_bot(tmp_path, env, log_name="bot2.log")
+    try:
+        await ready_or_fail(server, proc, log)
+        await server.wait_until(
+            lambda: answered(server, users) >= len(users) * per_user, timeout=60
+        )
+        await asyncio.sleep(1.5)
+    finally:
+        code = await stop_bot(proc)
+    assert code == 0
+    assert_each_answered_once_in_order(server, users, per_user)
+
+
+async def test_a_question_that_waited_long_is_answered_with_an_apology_first(tmp_path, server):
+    settings = make_settings(tmp_path, server, late_notice_seconds=60)
+    seed(settings)
+    alice, bob = TelegramUser(21, "Alice"), TelegramUser(22, "Bob", language_code="uk")
+    journal = Journal(journal_path(settings.index_dir), clock=lambda: time.time() - 600)
+    for update_id, user in ((1, alice), (2, bob)):  # left by a run killed 10 minutes ago
+        message = server._new_message(
+            server.private_chat(user), user.as_dict(), text=SYBIHA_QUESTION
+        )
+        journal.record(update_id, user.id, json.dumps({"update_id": update_id, "message": message}))
+    journal.close()
+    async with running_bot(settings, server):
+        [sorry, answer] = await server.replies(alice.id, count=2, timeout=10)
+        [sorry_uk, answer_uk] = await server.replies(bob.id, count=2, timeout=10)
+    assert "Sorry for the delay" in sorry["text"] and "Sybiha" in answer["text"]
+    assert "Вибачте за затримку" in sorry_uk["text"] and "Sybiha" in answer_uk["text"]
+    assert Journal(journal_path(settings.index_dir)).counts() == (0, 2)
