@@ -28,15 +28,17 @@ def test_an_update_is_recorded_once_and_kept_across_a_reopen(tmp_path):
     assert not reopened.record(5, 43, "{}")
 
 
-def test_done_and_sending_updates_are_not_pending(tmp_path):
+def test_done_and_confirmed_updates_are_not_pending_and_in_flight_ones_are(tmp_path):
     journal = Journal(tmp_path / "j.sqlite3")
-    for update_id in (1, 2, 3):
+    for update_id in (1, 2, 3, 4):
         journal.record(update_id, 10, "{}")
     journal.done(1)
-    journal.sending(2)  # its reply was on its way when the bot died
-    assert journal.settle_interrupted() == 1
-    assert [p.update_id for p in journal.pending()] == [3]
-    assert journal.counts() == (1, 2)
+    journal.sending(2)
+    journal.sent(2)  # answered; the bot died before marking it done
+    journal.sending(3)  # its reply was in flight when the bot died
+    assert journal.settle_interrupted() == (1, 1)
+    assert [p.update_id for p in journal.pending()] == [3, 4]
+    assert journal.counts() == (2, 2)
 
 
 def test_an_update_interrupted_again_and_again_is_given_up(tmp_path):

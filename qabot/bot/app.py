@@ -104,7 +104,7 @@ def build_application(settings: Settings, *, service: QAService | None = None) -
         # threads.
         .concurrent_updates(InOrderProcessor(inbox))
         # Telegram's flood limits kept by pacing, 429s waited out, transient errors retried.
-        .rate_limiter(PacedSender(before_send=inbox.mark_sending))
+        .rate_limiter(PacedSender(before_send=inbox.mark_sending, after_send=inbox.mark_sent))
         .post_init(on_startup)
         .build()
     )

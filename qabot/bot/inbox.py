@@ -8,8 +8,9 @@ forgets it: a bot killed at any point finds it again at the next start (`replay`
 
 Updates of one chat are handled one after another, in the order they arrived (a replayed
 backlog too); different chats run concurrently. An update is marked done in the journal when its
-handling ended, answered or not, and `sending` just before each message sent for it (the
-sender calls `mark_sending`; the update being handled is known from `CURRENT_UPDATE`).
+handling ended, answered or not; each message sent for it is counted when it leaves and when
+Telegram confirmed it (the sender calls `mark_sending` and `mark_sent`; the update being handled
+is known from `CURRENT_UPDATE`).
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ class Inbox:
         update_id = CURRENT_UPDATE.get()
         if update_id is not None:
             self.journal.sending(update_id)
+
+    def mark_sent(self) -> None:
+        """Called when Telegram confirmed a message."""
+        update_id = CURRENT_UPDATE.get()
+        if update_id is not None:
+            self.journal.sent(update_id)
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
@@ -150,12 +157,13 @@ async def replay(application: Application) -> int:
     inbox = queue.inbox
     journal = inbox.journal
     pruned = await inbox._run(journal.prune)
-    cut_short = await inbox._run(journal.settle_interrupted)
-    if cut_short:
+    answered, in_flight = await inbox._run(journal.settle_interrupted)
+    if answered or in_flight:
         log.warning(
-            "journal: %d update(s) were being answered when the bot stopped; their replies "
-            "most likely arrived and are not sent again",
-            cut_short,
+            "journal: %d update(s) were answered just before the bot stopped (not again); %d "
+            "had a reply in flight and are answered again (it may arrive twice)",
+            answered,
+            in_flight,
         )
     rows = await inbox._run(journal.pending)
     for row in rows:

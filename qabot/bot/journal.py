@@ -8,10 +8,12 @@ returns), and marked done once it has been handled; at the next start the rows n
 handled again. An update Telegram delivers a second time (it was never confirmed) is recognised
 by its ``update_id`` and not handled twice.
 
-Just before the bot sends a message for an update, the update is marked `sending`. One that was
-sending when the bot died is not handled again: the message was most likely delivered (it only
-had to cross the network; the bot died before hearing back), and a second answer is worse than
-one cut short. The same rule as for a send that timed out (`qabot.bot.sending`).
+Each message sent for an update is counted twice: when the request leaves (`sending`) and when
+Telegram confirmed it (`sent`). An unfinished update whose messages were all confirmed was
+answered (the bot died before it marked it done) and is not handled again. One with a message
+still in flight when the bot died is handled again: a request cut off by the crash is often
+lost (the server drops a half-read request when the connection resets), and at-least-once
+prefers a rare second answer to a lost one.
 
 Plain Python, no Telegram types: rows hold the update's JSON as Telegram sent it.
 """
@@ -40,6 +42,7 @@ CREATE TABLE IF NOT EXISTS updates (
     received  REAL NOT NULL,     -- wall-clock time it was recorded
     attempts  INTEGER NOT NULL DEFAULT 0,
     sending   INTEGER NOT NULL DEFAULT 0,  -- messages begun for it
+    sent      INTEGER NOT NULL DEFAULT 0,  -- messages Telegram confirmed
     done      REAL               -- when it was handled; NULL while pending
 );
 CREATE INDEX IF NOT EXISTS pending ON updates (done, update_id);
@@ -95,14 +98,24 @@ class Journal:
                 "UPDATE updates SET sending = sending + 1 WHERE update_id = ?", (update_id,)
             )
 
-    def settle_interrupted(self) -> int:
-        """Mark done the unfinished updates whose reply was already being sent (see the module
-        docstring); returns how many."""
+    def sent(self, update_id: int) -> None:
+        """Telegram confirmed a message for this update."""
         with self._lock:
-            cursor = self._db.execute(
-                "UPDATE updates SET done = ? WHERE done IS NULL AND sending > 0", (self._clock(),)
-            )
-            return cursor.rowcount
+            self._db.execute("UPDATE updates SET sent = sent + 1 WHERE update_id = ?", (update_id,))
+
+    def settle_interrupted(self) -> tuple[int, int]:
+        """After a crash: mark done the unfinished updates whose messages were all confirmed
+        (see the module docstring). Returns (how many, how many had a message in flight and
+        stay pending)."""
+        with self._lock:
+            answered = self._db.execute(
+                "UPDATE updates SET done = ? WHERE done IS NULL AND sending > 0 AND sent >= sending",
+                (self._clock(),),
+            ).rowcount
+            (in_flight,) = self._db.execute(
+                "SELECT COUNT(*) FROM updates WHERE done IS NULL AND sending > sent"
+            ).fetchone()
+            return answered, in_flight
 
     def pending(self) -> list[Pending]:
         """Updates not handled yet, oldest first. Each call counts an attempt for each; those

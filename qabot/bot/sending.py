@@ -91,10 +91,12 @@ class PacedSender(BaseRateLimiter[None]):
         pacer: Pacer | None = None,
         *,
         before_send: Callable[[], None] = lambda: None,
+        after_send: Callable[[], None] = lambda: None,
         sleep=asyncio.sleep,
     ) -> None:
         self.pacer = pacer or Pacer()
-        self.before_send = before_send  # called before a message request leaves (the journal)
+        # Called before a message request leaves and once Telegram confirmed it (the journal).
+        self.before_send, self.after_send = before_send, after_send
         self._sleep = sleep
 
     async def initialize(self) -> None:
@@ -119,9 +121,12 @@ class PacedSender(BaseRateLimiter[None]):
         while True:
             try:
                 async with self.pacer.slot(chat_id):
-                    if endpoint in MESSAGES:
-                        self.before_send()
-                    return await callback(*args, **kwargs)
+                    if endpoint not in MESSAGES:
+                        return await callback(*args, **kwargs)
+                    self.before_send()
+                    result = await callback(*args, **kwargs)
+                    self.after_send()
+                    return result
             except RetryAfter as exc:
                 floods += 1
                 if floods > MAX_FLOOD_RETRIES:
