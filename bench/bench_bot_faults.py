@@ -33,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchlib import header, load_avg  # noqa: E402
+
 from tests.botapi.harness import (  # noqa: E402
     ANSWERED_QUESTIONS,
     SYBIHA_QUESTION,
@@ -186,6 +188,7 @@ async def bench_faults(tmp: Path) -> None:
 
 
 async def bench(args: argparse.Namespace) -> None:
+    header("the Telegram bot under faults, stand-in Bot API with flood limits enforced")
     with tempfile.TemporaryDirectory(prefix="qabot-bench-faults-") as tmp:
         root = Path(tmp)
         for name in ("kill", "burst", "group", "faults"):
@@ -198,6 +201,7 @@ async def bench(args: argparse.Namespace) -> None:
             await bench_group(root / "group", users_n=10, per_user=3)
         if "faults" in args.only:
             await bench_faults(root / "faults")
+    print(f"# done, {load_avg()}")
 
 
 def main() -> None:

@@ -160,3 +160,20 @@ async def test_a_question_that_waited_long_is_answered_with_an_apology_first(tmp
     assert "Sorry for the delay" in sorry["text"] and "Sybiha" in answer["text"]
     assert "Вибачте за затримку" in sorry_uk["text"] and "Sybiha" in answer_uk["text"]
     assert Journal(journal_path(settings.index_dir)).counts() == (0, 2)
+
+
+async def test_an_update_delivered_again_after_a_crash_is_answered_once(tmp_path, server):
+    settings = make_settings(tmp_path, server)
+    seed(settings)
+    alice = TelegramUser(31, "Alice")
+    # The bot journaled this update, then died before confirming it: Telegram delivers it again.
+    update = await server.send_text(alice, SYBIHA_QUESTION)
+    journal = Journal(journal_path(settings.index_dir))
+    journal.record(1, alice.id, json.dumps({"update_id": 1, "message": update}))
+    journal.close()
+    async with running_bot(settings, server):
+        await server.replies(alice.id, timeout=10)
+        await server.wait_until(lambda: server.pending_updates == 0)  # fetched and confirmed
+        await asyncio.sleep(0.5)
+    [answer] = server.bot_messages(alice.id)
+    assert "Sybiha" in answer["text"]
