@@ -1,5 +1,5 @@
-"""Every Bot API request the bot makes goes through `PacedSender`: paced, and retried when that
-cannot send anything twice.
+"""Every Bot API request the bot makes goes through `PacedSender`: paced, and retried when
+Telegram did not carry it out.
 
 python-telegram-bot calls `process_request` around each HTTP request (except getUpdates, which
 its polling loop retries itself). Here a request
@@ -14,9 +14,9 @@ its polling loop retries itself). Here a request
   message and only the answer was late, and a second copy is worse than a late one. That raises
   `MaybeDelivered` and no apology follows.
 
-A connection dropped without an answer is the one ambiguous case: the stand-in tests drop it
-before the request is read, and Telegram answers (or fails with 5xx) rather than hanging up once
-it has handled a request, so it is retried.
+A connection dropped without an answer is the ambiguous case: it is retried, on the assumption
+that a server that hangs up without answering has not carried the request out (what the
+stand-in tests do). Had it been carried out, the user gets that message twice.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ REPEATABLE = frozenset(
     {
         "getMe", "getFile", "getChat", "setMyCommands", "deleteMyCommands", "getMyCommands",
         "setWebhook", "deleteWebhook", "getWebhookInfo", "editMessageReplyMarkup",
-        "answerCallbackQuery", "sendChatAction", "close", "logOut",
     }
 )  # fmt: skip
 # Requests that put a message in a chat.
