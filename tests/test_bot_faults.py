@@ -126,3 +126,26 @@ async def test_a_429_on_a_chat_action_is_not_waited_for(tmp_path, server):
         [answer] = await server.replies(ALICE.id, after=asked["message_id"], timeout=5)
     assert "Sybiha" in answer["text"]
     assert [c.status for c in server.calls_of("sendChatAction")] == [429]
+
+
+async def test_a_long_sources_list_is_paced(tmp_path, strict_server):
+    """/sources with 400 documents: several messages, one a second (they used to go at once)."""
+    server = strict_server
+    settings = make_settings(tmp_path, server)
+    seed(
+        settings, {f"d{i:03d}.txt": f"Document {i:03d}\nA note on topic {i}.\n" for i in range(400)}
+    )
+    alice = TelegramUser(77, "Alice")
+
+    def complete() -> list[dict] | None:
+        pages = server.bot_messages(alice.id)
+        text = "\n".join(p["text"] for p in pages)
+        return pages if all(f"Document {i:03d}" in text for i in range(400)) else None
+
+    async with running_bot(settings, server):
+        await server.send_text(alice, "/sources")
+        pages = await server.wait_until(complete, timeout=40)
+    assert server.flood.refused == 0
+    sent = [c.at for c in server.calls_of("sendMessage") if c.status == 200]
+    assert len(sent) == len(pages) >= 3
+    assert all(b - a >= 1.0 for a, b in pairwise(sent))  # one a second, not all at once
