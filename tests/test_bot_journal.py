@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from qabot.bot.journal import KEEP_DONE_SECONDS, MAX_ATTEMPTS, Journal
 
 
@@ -39,6 +41,9 @@ def test_done_and_confirmed_updates_are_not_pending_and_in_flight_ones_are(tmp_p
     assert journal.settle_interrupted() == (1, 1)
     assert [p.update_id for p in journal.pending()] == [3, 4]
     assert journal.counts() == (2, 2)
+    assert not journal.record(1, 10, "{}")  # a done update is still recognised
+    with sqlite3.connect(journal.path) as db:  # and keeps only its id
+        assert db.execute("SELECT payload FROM updates WHERE update_id = 1").fetchone() == ("",)
 
 
 def test_an_update_interrupted_again_and_again_is_given_up(tmp_path):

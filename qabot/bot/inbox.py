@@ -34,6 +34,7 @@ log = logging.getLogger("qabot.bot")
 # Handlers waiting for their chat's turn still hold one of these slots; generous, so one busy
 # chat does not hold back the others.
 MAX_CONCURRENT_UPDATES = 512
+PRUNE_EVERY = 1000  # updates handled between two prunings of the journal
 # The update whose handler is running (set per task, so concurrent chats do not mix).
 CURRENT_UPDATE: ContextVar[int | None] = ContextVar("qabot_current_update", default=None)
 
@@ -52,6 +53,7 @@ class Inbox:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qabot-journal")
         # update_id -> when it was first recorded, for updates replayed from an earlier run
         self.replayed: dict[int, float] = {}
+        self._done = 0
 
     async def _run(self, fn, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
@@ -65,6 +67,9 @@ class Inbox:
 
     async def done(self, update: Update) -> None:
         await self._run(self.journal.done, update.update_id)
+        self._done += 1
+        if self._done % PRUNE_EVERY == 0:  # a bot that runs for weeks keeps a small file
+            await self._run(self.journal.prune)
 
     def mark_sending(self) -> None:
         """Called just before a message is sent: on disk before the request leaves (a fraction

@@ -85,10 +85,12 @@ class Journal:
             return cursor.rowcount == 1
 
     def done(self, update_id: int) -> None:
-        """Mark an update handled: it is not handled again after a restart."""
+        """Mark an update handled: it is not handled again after a restart. Its content is
+        dropped (only its id is needed, to recognise it if Telegram delivers it again)."""
         with self._lock:
             self._db.execute(
-                "UPDATE updates SET done = ? WHERE update_id = ?", (self._clock(), update_id)
+                "UPDATE updates SET done = ?, payload = '' WHERE update_id = ?",
+                (self._clock(), update_id),
             )
 
     def sending(self, update_id: int) -> None:
