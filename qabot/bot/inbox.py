@@ -45,8 +45,9 @@ def journal_path(index_dir: Path) -> Path:
 
 
 class Inbox:
-    """The journal, written from one thread of its own so a busy search pool never delays
-    the confirmation of updates (and the event loop never waits for a disk flush)."""
+    """The journal. Updates are recorded and marked done from one thread of its own, so a busy
+    search pool never delays the confirmation of updates; the per-message marks are written
+    inline, as they must be on disk before the request leaves (a fraction of a millisecond)."""
 
     def __init__(self, path: Path) -> None:
         self.journal = Journal(path)
