@@ -1,11 +1,12 @@
 """Reply latency of the Telegram bot, measured through the stand-in Bot API server.
 
-The real bot (python-telegram-bot, long polling, AIORateLimiter) runs in this process against
+The real bot (python-telegram-bot, long polling, qabot's pacing) runs in this process against
 the stand-in server on 127.0.0.1. Each question is pushed as a user's message; its latency is
 the time until the bot's answer reaches the server (long-poll delivery, "typing", search in a
-worker thread, formatting, sendMessage). Questions are paced (`--interval`) to stay under
-Telegram's 30 messages/s flood limit, which the rate limiter would otherwise impose. A burst
-(`--burst` questions from 10 users at once) is measured after that.
+worker thread, formatting, sendMessage). Questions are paced (`--interval`) and come from 20
+users in turn, to stay under Telegram's flood limits (30 messages/s overall, about 1/s in one
+private chat), which the bot's pacing would otherwise impose. A burst (`--burst` questions from
+10 users at once) is measured after that.
 
     .venv/bin/python bench/bench_bot_latency.py                 # hashing embedder (no model)
     .venv/bin/python bench/bench_bot_latency.py --embedder sentence-transformers
@@ -67,10 +68,12 @@ async def bench(args: argparse.Namespace) -> None:
                 m = await server.send_text(user, QUESTIONS[0])
                 await server.replies(user.id, after=m["message_id"], timeout=120)
                 latencies, answered = [], 0
+                askers = [TelegramUser(1000 + i, f"Asker{i}") for i in range(20)]
                 for i in range(args.questions):
                     begin = time.perf_counter()
-                    m = await server.send_text(user, QUESTIONS[i % len(QUESTIONS)])
-                    [reply] = await server.replies(user.id, after=m["message_id"], timeout=60)
+                    asker = askers[i % len(askers)]
+                    m = await server.send_text(asker, QUESTIONS[i % len(QUESTIONS)])
+                    [reply] = await server.replies(asker.id, after=m["message_id"], timeout=60)
                     latencies.append((time.perf_counter() - begin) * 1000)
                     answered += "nothing about that" not in reply["text"]
                     await asyncio.sleep(max(0.0, args.interval - (time.perf_counter() - begin)))

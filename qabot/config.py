@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     allowed_chat_ids: IdList = []
     admin_user_ids: IdList = []
     questions_per_minute: int = Field(10, ge=1)
+    # A question from before a restart answered more than this many seconds after it arrived
+    # is answered with "sorry for the delay" first.
+    late_notice_seconds: float = Field(120.0, ge=0)
     webhook_url: str = ""
     webhook_secret: SecretStr = SecretStr("")
     webhook_listen: str = "0.0.0.0"

@@ -259,9 +259,15 @@ async def test_long_replies_are_split_under_4096(tmp_path, server):
         [answer] = await server.replies(ALICE.id, after=asked["message_id"])
         query = await server.press(ALICE, answer, "More results")
         await server.wait_call("answerCallbackQuery", lambda p: p["callback_query_id"] == query)
-        pages = await server.replies(ALICE.id, after=answer["message_id"], count=3)
-        await asyncio.sleep(0.3)
-        pages = server.bot_messages(ALICE.id, after=answer["message_id"])
+        # The pages are paced (one message a second in a private chat); the last has the button.
+        pages = await server.wait_until(
+            lambda: (
+                (m := server.bot_messages(ALICE.id, after=answer["message_id"]))
+                and "reply_markup" in m[-1]
+                and m
+            ),
+            timeout=20,
+        )
     assert len(pages) >= 3
     assert all(len(p["text"].encode("utf-16-le")) // 2 <= 4096 for p in pages)
     text = "\n".join(p["text"] for p in pages)

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import aiohttp
 import pytest
 
 from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, seed
+from tests.botapi.process import ROOT, bot_env, ready_or_fail, start_bot, stop_bot
 from tests.botapi.server import BotApiServer, TelegramUser
 
 pytestmark = pytest.mark.timeout(90)
 
-ROOT = Path(__file__).resolve().parents[1]
 ALICE = TelegramUser(1001, "Alice")
 
 
@@ -26,53 +24,6 @@ ALICE = TelegramUser(1001, "Alice")
 async def server():
     async with BotApiServer(TOKEN) as srv:
         yield srv
-
-
-def bot_env(tmp_path: Path, server: BotApiServer, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")}
-    env.update(
-        QABOT_TELEGRAM_TOKEN=TOKEN,
-        QABOT_TELEGRAM_BASE_URL=server.base_url,
-        QABOT_TELEGRAM_BASE_FILE_URL=server.base_file_url,
-        QABOT_SEEDS_DIR=str(tmp_path / "seeds"),
-        QABOT_INDEX_DIR=str(tmp_path / "index"),
-        QABOT_EMBEDDER="hashing",
-        QABOT_SCORE_THRESHOLD="0.1",
-        NO_PROXY="127.0.0.1,localhost",
-        no_proxy="127.0.0.1,localhost",
-        PYTHONPATH=str(ROOT),
-    )
-    env.update(extra)
-    return env
-
-
-async def start_bot(tmp_path: Path, env: dict[str, str]) -> tuple[asyncio.subprocess.Process, Path]:
-    """`qabot -v bot` as a separate process, its output in a file."""
-    log = tmp_path / "bot.log"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "qabot", "-v", "bot",
-        env=env, cwd=tmp_path, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    return proc, log
-
-
-async def stop_bot(proc: asyncio.subprocess.Process) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return await asyncio.wait_for(proc.wait(), 20)
-    except TimeoutError:
-        proc.kill()
-        raise
-
-
-async def ready_or_fail(server: BotApiServer, proc, log: Path) -> None:
-    waiter = asyncio.create_task(server.ready.wait())
-    exited = asyncio.create_task(proc.wait())
-    done, _ = await asyncio.wait({waiter, exited}, timeout=45, return_when="FIRST_COMPLETED")
-    exited.cancel()
-    if waiter not in done:
-        waiter.cancel()
-        raise AssertionError("the bot did not start:\n" + log.read_text())
 
 
 async def test_polling_process_answers_and_stops_cleanly(tmp_path, server):

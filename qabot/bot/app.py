@@ -17,7 +17,6 @@ from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -28,8 +27,10 @@ from telegram.ext import (
 
 from qabot.bot import admin, callbacks, handlers
 from qabot.bot.access import Access
+from qabot.bot.inbox import Inbox, InOrderProcessor, JournalQueue, journal_path, replay
 from qabot.bot.messages import LANGUAGES, text
 from qabot.bot.ratelimit import QuestionLimiter
+from qabot.bot.sending import PacedSender
 from qabot.bot.state import BotState
 from qabot.config import Settings
 from qabot.errors import ConfigError, IndexMissingError, QabotError
@@ -44,8 +45,6 @@ ALLOWED_UPDATES = [
     Update.CHANNEL_POST,
     Update.CALLBACK_QUERY,
 ]
-# A 429 is waited out (retry_after) up to this many times before the request fails.
-MAX_FLOOD_RETRIES = 5
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _redacted: set[str] = set()
 
@@ -87,6 +86,8 @@ def build_application(settings: Settings, *, service: QAService | None = None) -
     """The configured python-telegram-bot Application (not started)."""
     token = settings.telegram_token_value()
     protect_token(token)
+    # Every update is journaled before Telegram is told it arrived (see `inbox`).
+    inbox = Inbox(journal_path(settings.index_dir))
     application = (
         Application.builder()
         .token(token)
@@ -98,10 +99,12 @@ def build_application(settings: Settings, *, service: QAService | None = None) -
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        # Updates are handled concurrently; searches run in worker threads.
-        .concurrent_updates(True)
-        # Telegram's flood limits (30 messages/s, 20/min per group), and 429s waited out.
-        .rate_limiter(AIORateLimiter(max_retries=MAX_FLOOD_RETRIES))
+        .update_queue(JournalQueue(inbox))
+        # Chats are handled concurrently, each chat's updates in order; searches run in worker
+        # threads.
+        .concurrent_updates(InOrderProcessor(inbox))
+        # Telegram's flood limits kept by pacing, 429s waited out, transient errors retried.
+        .rate_limiter(PacedSender(before_send=inbox.mark_sending, after_send=inbox.mark_sent))
         .post_init(on_startup)
         .build()
     )
@@ -110,6 +113,7 @@ def build_application(settings: Settings, *, service: QAService | None = None) -
         service=service or QAService(settings),
         access=Access.from_settings(settings),
         limiter=QuestionLimiter(settings.questions_per_minute),
+        inbox=inbox,
     )
     add_handlers(application)
     return application
@@ -159,6 +163,7 @@ async def on_startup(application: Application) -> None:
         log.warning("no index yet: run `qabot index build` or send files to the bot as an admin")
     except QabotError as exc:
         log.warning("the index could not be loaded yet: %s", exc)
+    await replay(application)
     log.info("bot @%s is running", application.bot.username)
 
 

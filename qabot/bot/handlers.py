@@ -19,8 +19,10 @@ from qabot.bot.buttons import index_tag
 from qabot.bot.callbacks import answer_keyboard
 from qabot.bot.formatting import Block, answer_blocks, escape, render_messages
 from qabot.bot.messages import Html, plain, text
+from qabot.bot.sending import MaybeDelivered
 from qabot.bot.state import (
     Context,
+    apologise_if_late,
     refuse_unless_allowed,
     reply,
     search,
@@ -89,6 +91,7 @@ async def answer(update: Update, context: Context, question: str) -> None:
             update, text("rate_limited", lang, limit=state.limiter.per_minute, seconds=wait)
         )
         return
+    await apologise_if_late(update, state, lang)
     async with working(context, chat.id):
         try:
             # Two hits: the answer, and whether "More results" has anything to show.
@@ -180,7 +183,11 @@ async def ignore(update: Update, context: Context) -> None:
 
 
 async def on_error(update: object, context: Context) -> None:
-    """Log the traceback, tell the user something went wrong, and keep the bot running."""
+    """Log the traceback, tell the user something went wrong, and keep the bot running.
+    Not after a message that timed out once sent: it was most likely delivered."""
+    if isinstance(context.error, MaybeDelivered):
+        log.warning("a reply timed out after it was sent; it was not repeated")
+        return
     log.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return

@@ -87,6 +87,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "No documents are indexed yet. An admin can send me files to add.",
         "uk": "Ще не додано жодного документа. Адміністратор може надіслати мені файли.",
     },
+    "late": {
+        "en": "Sorry for the delay: I was restarted. Here is the answer to this question.",
+        "uk": "Вибачте за затримку: мене перезапустили. Ось відповідь на це запитання.",
+    },
     "error": {
         "en": "Sorry, something went wrong. Please try again in a moment.",
         "uk": "Вибачте, щось пішло не так. Спробуйте ще раз за хвилину.",

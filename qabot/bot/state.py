@@ -16,8 +16,10 @@ from telegram.ext import ContextTypes
 
 from qabot.bot.access import Access
 from qabot.bot.buttons import QuestionMemory
+from qabot.bot.inbox import Inbox, waited
 from qabot.bot.messages import language_of, text
 from qabot.bot.ratelimit import QuestionLimiter
+from qabot.bot.sending import MaybeDelivered
 from qabot.config import Settings
 from qabot.service import QAService
 from qabot.types import Answer
@@ -35,6 +37,7 @@ class BotState:
     service: QAService
     access: Access
     limiter: QuestionLimiter
+    inbox: Inbox | None = None
     questions: QuestionMemory = field(default_factory=QuestionMemory)
     started: float = field(default_factory=time.monotonic)
     answered: int = 0
@@ -62,12 +65,22 @@ async def reply(update: Update, html: str | list[str], markup=None) -> Message:
     texts = [html] if isinstance(html, str) else html
     sent = message
     for i, part in enumerate(texts):
-        sent = await message.reply_html(
-            part,
-            do_quote=in_group(update) and i == 0,
-            reply_markup=markup if i == len(texts) - 1 else None,
-        )
+        try:
+            sent = await message.reply_html(
+                part,
+                do_quote=in_group(update) and i == 0,
+                reply_markup=markup if i == len(texts) - 1 else None,
+            )
+        except MaybeDelivered:
+            continue  # most likely delivered, only the answer was late: go on with the rest
     return sent
+
+
+async def apologise_if_late(update: Update, state: BotState, lang: str) -> None:
+    """A question from before a restart that waited long gets a word first."""
+    late = state.settings.late_notice_seconds
+    if state.inbox and waited(state.inbox, update, longer_than=late):
+        await reply(update, text("late", lang))
 
 
 async def refuse_unless_allowed(update: Update, state: BotState, lang: str) -> bool:

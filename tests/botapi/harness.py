@@ -18,6 +18,14 @@ from tests.botapi.server import BotApiServer
 TOKEN = "123456789:AAH-test_token_0123456789abcdefghij"
 SEED_DIR = Path(__file__).resolve().parents[2] / "seeds"
 SYBIHA_QUESTION = "Who attended the NATO-Ukraine Council?"
+# Questions the hashing embedder answers from the seed document, and a word of each answer.
+ANSWERED_QUESTIONS = {
+    SYBIHA_QUESTION: "Sybiha",
+    "What could be the most difficult winter for Ukraine?": "winter",
+    "Who is the new EU High Representative?": "Kallas",
+    "How much security assistance was promised at the Washington summit?": "40 billion",
+    "Where is the new NATO command?": "Wiesbaden",
+}
 
 # httpx sends even loopback traffic through a configured proxy.
 for _var in ("NO_PROXY", "no_proxy"):
@@ -67,3 +75,17 @@ async def running_bot(
         finally:
             await app.updater.stop()
             await app.stop()
+
+
+def tally_chat(server: BotApiServer, chat_id: int, asked: int) -> tuple[int, int, bool]:
+    """For a chat that asked `ANSWERED_QUESTIONS` round and round, `asked` of them: (questions
+    answered, answers repeated, whether the answers came in the order asked). An answer sent
+    again after a restart comes right after the first copy (its update is the chat's oldest
+    unfinished one), so repeats are counted as an answer equal to the one before it."""
+    words = list(ANSWERED_QUESTIONS.values())
+    texts = [m["text"] for m in server.bot_messages(chat_id)]
+    unique = [t for i, t in enumerate(texts) if i == 0 or t != texts[i - 1]]
+    in_order = len(unique) <= asked and all(
+        words[i % len(words)] in t for i, t in enumerate(unique)
+    )
+    return len(unique), len(texts) - len(unique), in_order

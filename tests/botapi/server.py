@@ -6,6 +6,8 @@ setMyCommands, getFile and the file download, setWebhook/deleteWebhook/getWebhoo
 sendDocument) and validates requests the way Telegram does: 4096 UTF-16 units per message after
 HTML parsing, HTML entity errors as 400 "can't parse entities", callback data of 1-64 bytes, a
 20 MB download limit, and 429 with ``retry_after`` when a test asks for it (`fail_next`).
+It can also answer a request with a fault (`fault_next`: 500, 502, a dropped connection, a late
+answer) and enforce Telegram's flood limits (``flood_limits=True``; see `faults`).
 
 Tests play the users: `send_text`, `send_document`, `press` and friends build updates the way
 Telegram clients would (a ``bot_command`` entity for ``/cmd``, ``mention`` entities for
@@ -28,6 +30,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.botapi.faults import Fault, FloodLimits
 from tests.botapi.html_check import EntityParseError, parse_html, utf16_len
 
 MAX_MESSAGE_UTF16 = 4096
@@ -106,7 +109,12 @@ class BotApiServer:
     """The stand-in server. Use as ``async with BotApiServer(token) as server:``."""
 
     def __init__(
-        self, token: str, *, bot_id: int = 7000000001, bot_username: str = "qabot_test_bot"
+        self,
+        token: str,
+        *,
+        bot_id: int = 7000000001,
+        bot_username: str = "qabot_test_bot",
+        flood_limits: bool = False,
     ) -> None:
         self.token = token
         self.bot_id = bot_id
@@ -126,6 +134,8 @@ class BotApiServer:
         self._callbacks: dict[str, bool] = {}  # query id -> answered
         self._callback_ids = itertools.count(1)
         self._failures: dict[str, list[int]] = {}  # method -> retry_after values to serve
+        self._faults: dict[str, list[Fault]] = {}  # method -> faults to serve
+        self.flood = FloodLimits() if flood_limits else None
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = False
@@ -170,6 +180,17 @@ class BotApiServer:
     def fail_next(self, method: str, *, retry_after: int = 1, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with 429 Too Many Requests."""
         self._failures.setdefault(method, []).extend([retry_after] * times)
+
+    def fault_next(self, method: str, kind: str, *, times: int = 1, delay: float = 6.0) -> None:
+        """Answer the next `times` calls of `method` with a fault: "500" or "502" (not
+        handled), "drop" (the connection is closed before the request is handled) or "slow"
+        (handled, then answered after `delay` seconds)."""
+        self._faults.setdefault(method, []).extend([Fault(kind, delay)] * times)
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates not confirmed by the bot yet (what Telegram would deliver again)."""
+        return len(self._updates)
 
     # ---------------------------------------------------------------- chats
     def private_chat(self, user: TelegramUser) -> dict:
@@ -428,9 +449,20 @@ class BotApiServer:
         method = request.match_info["method"]
         params = await self._read_params(request)
         call = ApiCall(method, params)
+        fault = self._faults[method].pop(0) if self._faults.get(method) else None
+        if fault is not None and fault.kind == "drop":
+            call.status, call.description = 0, "connection dropped"
+            await self._record(call)
+            assert request.transport is not None
+            request.transport.abort()  # closed without an answer; the request is not handled
+            return web.Response(status=500)  # never reaches the client
         try:
-            if self._failures.get(method):
-                retry_after = self._failures[method].pop(0)
+            if fault is not None and fault.kind in ("500", "502"):
+                raise ApiError(int(fault.kind), f"{fault.kind} injected fault")
+            retry_after = self._failures[method].pop(0) if self._failures.get(method) else 0
+            if not retry_after and self.flood is not None:
+                retry_after = self.flood.check(method, params.get("chat_id"))
+            if retry_after:
                 raise ApiError(
                     429,
                     f"Too Many Requests: retry after {retry_after}",
@@ -446,10 +478,18 @@ class BotApiServer:
             body = {"ok": False, "error_code": exc.code, "description": exc.description}
             if exc.parameters:
                 body["parameters"] = exc.parameters
+        if fault is not None and fault.kind == "slow":
+            call.description = f"answered after {fault.delay}s"
+            await self._record(call)  # it happened now; only the answer is late
+            await asyncio.sleep(fault.delay)
+            return web.json_response(body, status=call.status)
+        await self._record(call)
+        return web.json_response(body, status=call.status)
+
+    async def _record(self, call: ApiCall) -> None:
         async with self._changed:
             self.calls.append(call)
             self._changed.notify_all()
-        return web.json_response(body, status=call.status)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
