@@ -73,7 +73,9 @@ class Settings(BaseSettings):
     sentence_vectors: bool | None = None
 
     # Chunking (tokens are the embedding model's own word pieces)
-    chunk_tokens: int = Field(128, ge=16, le=8192)
+    # None: the embedder's own (qabot/retrieval.py Calibration.chunk_tokens: 256 for
+    # all-MiniLM-L6-v2, 128 for the others). A change re-embeds the index on the next build.
+    chunk_tokens: int | None = Field(None, ge=16, le=8192)
     chunk_overlap: int = Field(1, ge=0, le=10, description="sentences shared by neighbours")
 
     # Answering

