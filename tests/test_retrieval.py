@@ -61,14 +61,6 @@ def test_confidence_is_the_same_number_in_every_mode():
     assert {round(x.confidence, 6) for x in got.values()} == {round(r.confidence, 6)}
 
 
-def test_the_gate_chunk_is_the_same_in_every_mode():
-    ret = _retriever([0.2, 0.5, 0.9, 0.4])
-    question = "When was the Eiffel Tower finished?"
-    got = {m: ret.retrieve(question=question, qvec=QVEC, n=4, mode=m) for m in MODES}
-    assert got["dense"].candidates[0].row != got["lexical"].candidates[0].row
-    assert {r.gate_row for r in got.values()} == {got["hybrid"].candidates[0].row}
-
-
 def test_weights_of_a_sentence_calibration_leave_retrieval_nothing():
     calib = Calibration(0.5, dense=0.0, lexical=0.0, sentence=1.0)
     r = _retriever([0.2, 0.5, 0.9, 0.4]).retrieve(
