@@ -121,7 +121,7 @@ def main() -> None:
     def st_encode(q: str) -> np.ndarray:
         return st.encode([q], normalize_embeddings=True, convert_to_numpy=True)[0]
 
-    # `qabot ask` also embeds the best chunk's sentences (answering.best_sentence) in one batch.
+    # `qabot ask` also embeds the best chunk's sentences (answering.score_sentences) in one batch.
     sentences = [f"{q} The answer is in the handbook, chapter {i}." for i, q in enumerate(SUBJECTS)]
 
     def st_batch(_: str) -> np.ndarray:

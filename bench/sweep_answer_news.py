@@ -37,7 +37,7 @@ def main() -> None:
             qvec = emb.embed_query(q.question)
             retrieval = svc.retrieve(q.question, qvec, n=40)
             ranked = [(svc.chunk(c.row), c.score) for c in retrieval.candidates]
-            passages = distinct(ranked, 3 if '--cascade-only' in sys.argv else 5)
+            passages = distinct(ranked, 3 if "--cascade-only" in sys.argv else 5)
             top = passages[0][1]
             sents = []  # (passage rank, fused score, text, sim, own, inherited, is_title, words)
             for rank, (chunk, fused) in enumerate(passages):

@@ -1,4 +1,7 @@
-"""Expected answer type and neighbouring-sentence context in answer-sentence selection.
+"""(An experiment of its time: it reads `Retrieval.gate_row`, which commit dae6e32 removed when
+the confidence became the shown answer sentence's score; run it at 7757c0d to reproduce.)
+
+Expected answer type and neighbouring-sentence context in answer-sentence selection.
 
     .venv/bin/python bench/sweep_answer_type.py dump DATASET OTHER OUT.json [--embedder E]
     .venv/bin/python bench/sweep_answer_type.py sweep FIT.json [VALIDATE.json ...]

@@ -1,4 +1,7 @@
-"""What separates in-scope from out-of-scope questions: per-question features, then a sweep.
+"""(An experiment of its time: it reads `Retrieval.gate_row`, which commit dae6e32 removed when
+the confidence became the shown answer sentence's score; run it at 7757c0d to reproduce.)
+
+What separates in-scope from out-of-scope questions: per-question features, then a sweep.
 
     .venv/bin/python bench/sweep_gate.py dump CORPUS_SPLIT OTHER_SPLIT OUT.json
     .venv/bin/python bench/sweep_gate.py sweep FIT.json VALIDATE.json

@@ -2,8 +2,8 @@
 
 "hey @bot, who is Kaja Kallas?" is embedded as a whole, and "hey" pulls its vector away from
 every passage: on the seed it scored 0.55 against the threshold 0.56 and was refused, and 0.75
-without the greeting (issue 10; 0.37, 0.373 and 0.50 on today's 0..1 scale). The words are cut only at the start (and @mentions anywhere), so a question
-*about* greetings keeps them: "What does Rutte say in his hello to the ministers?" is unchanged.
+without the greeting (issue 10, on the scale of then; 0.50 against 0.389 now). The words are
+cut only at the start (and @mentions anywhere), so a question *about* greetings keeps them: "What does Rutte say in his hello to the ministers?" is unchanged.
 """
 
 from __future__ import annotations
