@@ -119,8 +119,7 @@ def score_sentences(
     """The sentences of `chunks` scored (`ScoredSentences`): of the first `full` chunks (all
     chunks when None) the FIRST_SENTENCES of each that share most of the question's terms, and
     of the rest only the OTHER_SENTENCES answerable ones that share most (the others score
-    -inf: never picked). Sentences
-    without stored vectors are embedded in one call."""
+    -inf: never picked). Sentences without stored vectors are embedded in one call."""
     full = len(chunks) if full is None else full
     spans_of = [sentence_spans(chunk) for chunk in chunks]
     texts_of = [
