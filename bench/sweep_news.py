@@ -37,7 +37,7 @@ def rank_docs(doc_of: np.ndarray, order: np.ndarray, limit: int = 10) -> list[in
 def main() -> None:
     settings = get_settings()
     out = {}
-    for dataset in map(Path, sys.argv[1:]):
+    for dataset in map(Path, [a for a in sys.argv[1:] if not a.startswith("--")]):
         index = prepare_index(dataset, settings, cache_dir=default_cache_dir(), progress=True)
         svc = index.service
         loaded = svc._index()
@@ -62,12 +62,13 @@ def main() -> None:
             dbm = doc_lex.scores(terms) / (dres.max_score or 1.0)
             tbm = title_lex.scores(terms) / (dres.max_score or 1.0)
             gold = {doc_ids.index(g) for g in q.doc_ids if g in doc_ids}
-            rows.append((q, dense, bm, dbm, tbm, gold))
+            rows.append((q, dense, bm, dbm, tbm, gold, terms))
         print(f"{dataset.name}: {len(rows)} questions, {len(vectors)} chunks, {n_docs} docs")
 
         def run(name, fn):
             h1 = h10 = rr = ps = 0
-            for q, dense, bm, dbm, tbm, gold in rows:
+            for q, dense, bm, dbm, tbm, gold, terms in rows:
+                prf.q_terms = terms
                 order = fn(dense, bm, dbm, tbm)
                 ranked = rank_docs(doc_of, order)
                 rank = next((i for i, d in enumerate(ranked, 1) if d in gold), None)
@@ -140,6 +141,34 @@ def main() -> None:
                 lambda c_s: c_s[0][np.argsort(-c_s[1], kind="stable")]
             )(fn(dense, bm))
 
+        def prf(dense, bm, *, top=3, n_terms=10, beta=0.3):
+            """Pseudo-relevance feedback (RM3-like, on BM25): the first ranking's `top` passages
+            give their `n_terms` highest tf x idf terms the question lacks; BM25 over those is
+            added to the lexical side at `beta`, then fused again."""
+            cand, sc = fused(dense, bm)
+            first = cand[np.argsort(-sc)[:top]]
+            q_terms = set(prf.q_terms)
+            weights: dict[str, float] = {}
+            for r in first:
+                for t in analyze(data.chunk(int(r)).text):
+                    if t not in q_terms:
+                        weights[t] = weights.get(t, 0.0) + lex.term_idf(t)
+            terms = sorted(weights, key=lambda t: -weights[t])[:n_terms]
+            if not terms:
+                return cand, sc
+            exp = lex.scores(terms)
+            exp = exp / (max(float(exp.max()), 1e-9))
+            return fused(dense, bm + beta * exp)
+
+        if "--prf" in sys.argv:
+            for top, n_terms, beta in ((3, 10, 0.2), (3, 10, 0.4), (5, 20, 0.3), (1, 10, 0.3)):
+
+                def fn(dense, bm, dbm, tbm, top=top, n_terms=n_terms, beta=beta):
+                    c, sc = prf(dense, bm, top=top, n_terms=n_terms, beta=beta)
+                    return c[np.argsort(-sc, kind="stable")]
+
+                run(f"PRF top {top}, {n_terms} terms, beta {beta}", fn)
+            continue
         run("dense", lambda dense, bm, dbm, tbm: np.argsort(-dense)[:200])
         run("bm25", lambda dense, bm, dbm, tbm: np.argsort(-bm)[:200])
         for c in (50, 100, 200):
