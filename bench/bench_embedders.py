@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python bench/bench_embedders.py /work/shared/data/xquad_en --limit 120
+    .venv/bin/python bench/bench_embedders.py ../shared/data/xquad_en --limit 120
 
 The dataset folder holds ``corpus.jsonl`` (one ``{"doc_id", "title", "text"}`` a line) and,
 optionally, ``questions.jsonl`` whose questions are the timed queries (else each document's first

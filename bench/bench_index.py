@@ -7,7 +7,7 @@ and after the build. Prints chunks/s and MB of text/s for both, the ratio build/
 target: >= 0.9) and where the build's time goes.
 
     .venv/bin/python bench/bench_index.py                                 # xquad_en as it is
-    .venv/bin/python bench/bench_index.py /work/shared/data/xquad_ru
+    .venv/bin/python bench/bench_index.py ../shared/data/xquad_ru
     .venv/bin/python bench/bench_index.py --chunks 2000                   # generated text
     .venv/bin/python bench/bench_index.py --embedder hashing --chunks 100000 --repeats 1
 

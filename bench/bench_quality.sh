@@ -7,7 +7,7 @@
 set -euo pipefail
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 DATA=${DATA:-../shared/data}
-SPLITS=${SPLITS:-/tmp/qx/splits}  # the paths bench/RESULTS-quality.md cites
+SPLITS=${SPLITS:-${XDG_CACHE_HOME:-$HOME/.cache}/qabot/splits}  # SPLITS in bench/RESULTS-quality.md
 OUT=${OUT:-/tmp/qabot-quality}
 WHICH=${1:-minilm}
 mkdir -p "$OUT"

@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_CORPUS = Path("/work/shared/data/xquad_en")
+# ../shared/data beside the checkout (the evaluation sets; see its README).
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad_en"
 CACHE = Path(os.environ.get("QABOT_BENCH_CACHE", "/tmp/qabot-bench"))
 
 

@@ -5,8 +5,8 @@ Each size's index comes from the `qabot eval` cache (run `qabot eval DATASET --e
 ranking of every size (as `qabot eval` ranks them), then two fusions at document level: RRF of
 the rankings, and the sum over sizes of each document's best dense cosine.
 
-    XDG_CACHE_HOME=/tmp/qx/cache OMP_NUM_THREADS=1 .venv/bin/python bench/ensemble_sizes.py \\
-        /tmp/qx/splits/ru_on_en 64,96,128
+    XDG_CACHE_HOME=CACHE_DIR OMP_NUM_THREADS=1 .venv/bin/python bench/ensemble_sizes.py \\
+        SPLITS/ru_on_en 64,96,128
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Questions of half B are about articles the corpus of half A does not hold: same language, same
 style, same kind of text, yet unanswerable from A. Written outside the repository (the data's
 license forbids copying it in): `python bench/quality_splits.py ../shared/data/xquad_en /tmp/out`
-makes /tmp/out/xquad_en_A and /tmp/out/xquad_en_B.
+makes OUT/xquad_en_A and OUT/xquad_en_B.
 """
 
 from __future__ import annotations

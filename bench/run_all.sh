@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-CORPUS=${CORPUS:-/work/shared/data/xquad_en}
+CORPUS=${CORPUS:-../shared/data/xquad_en}
 
 echo "== $(date -u '+%Y-%m-%d %H:%M:%S UTC')  $(uptime)"
 echo "== git $(git log -1 --format='%h %s')"

@@ -20,8 +20,8 @@ ranks and is scored by document hit@1, on the whole set and on the two halves of
                  question embedded again ("Джареда Аллена" -> "Jared Allen").
     g.           f and d together.
 
-    XDG_CACHE_HOME=/tmp/qx/cache OMP_NUM_THREADS=1 .venv/bin/python bench/sweep_crosslingual.py \\
-        /tmp/qx/splits/ru_on_en [--sentences]
+    XDG_CACHE_HOME=CACHE_DIR OMP_NUM_THREADS=1 .venv/bin/python bench/sweep_crosslingual.py \\
+        SPLITS/ru_on_en [--sentences]
 """
 
 from __future__ import annotations

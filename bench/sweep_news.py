@@ -209,7 +209,8 @@ def main() -> None:
                         *fused(d, b, c=c), dbm, tbm, second=sec, whole=wh
                     ),
                 )
-    Path("/tmp/qx/sweep_news.json").write_text(json.dumps(out, indent=1))
+    if "--json" in sys.argv:
+        print(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":
