@@ -159,10 +159,14 @@ class QAService:
         s = self.settings
         if s.reranker_gate:
             return s.reranker_threshold
-        if not self._calibrated_threshold or not self.store.exists():
+        if not self._calibrated_threshold:
             return s.score_threshold
-        passages = len(self._index().data.chunks)
-        return calibration(s.embedder, s.model).threshold_for(passages)
+        loaded = self._loaded
+        if loaded is None:  # eval asks before the first question; nothing to size without one
+            if not self.store.exists():
+                return s.score_threshold
+            loaded = self._index()
+        return calibration(s.embedder, s.model).threshold_for(len(loaded.data.chunks))
 
     def _onnx_folder(self) -> Path | None:
         s = self.settings

@@ -140,6 +140,7 @@ IN_SCOPE = [
     "How much security assistance did the allies commit to Ukraine for 2024?",
     "Where is the new NATO command for Ukraine based?",
     "Who is Kaja Kallas?",  # a name the model does not know: the sentence's word overlap finds it
+    "hey @qabot_bot, who is Kaja Kallas?",  # a greeting and a mention are not searched
     "Who is the NATO Secretary General?",
 ]
 OUT_OF_SCOPE = [
@@ -235,3 +236,73 @@ def test_out_of_scope_questions_are_not_found_with_the_multilingual_backend(seed
     answers = {q: seed_service_e5.ask(q) for q in questions}
     wrongly = {q: round(a.best_score, 3) for q, a in answers.items() if a.found}
     assert not wrongly, f"answered though out of scope: {wrongly}"
+
+
+def _passage(doc: str, title: str, text: str) -> Chunk:
+    return Chunk(doc, title, f"{doc}.txt", 0, len(text), text)
+
+
+def test_the_answer_sentence_may_come_from_a_lower_passage_which_then_goes_first():
+    embedder = HashingEmbedder()
+    question = "When did the harbour bridge open to traffic?"
+    first = _passage("a", "Ports", "Ships dock at the harbour every day. Cranes unload them.")
+    second = _passage(
+        "b", "Bridges", "Trams run on weekdays. The harbour bridge opened to traffic in 1932."
+    )
+    lexical = LexicalIndex.build([first.text, second.text, "Unrelated text about apples."])
+    answer = make_answer(
+        question=question,
+        qvec=embedder.embed_query(question),
+        ranked=[(first, 0.9), (second, 0.8)],
+        confidence=0.0,
+        k=2,
+        threshold=0.0,
+        embedder=embedder,
+        lexical=lexical,
+    )
+    assert [h.chunk for h in answer.hits] == [second, first]
+    assert answer.sentence == "The harbour bridge opened to traffic in 1932."
+    only_first = make_answer(
+        question=question,
+        qvec=embedder.embed_query(question),
+        ranked=[(first, 0.9), (second, 0.8)],
+        confidence=0.0,
+        k=2,
+        threshold=0.0,
+        embedder=embedder,
+        lexical=lexical,
+        answer_passages=1,  # as with a reranker: its order is kept
+    )
+    assert [h.chunk for h in only_first.hits] == [first, second]
+
+
+def test_a_title_line_or_a_byline_is_never_the_answer():
+    embedder = HashingEmbedder()
+    text = "Harbour bridge opens\nCNN —\nThe harbour bridge opened to traffic in 1932 after years."
+    chunk = _passage("a", "Harbour bridge opens", text)
+    question = "Harbour bridge opens CNN?"  # shares every word with the title and the byline
+    answer = make_answer(
+        question=question,
+        qvec=embedder.embed_query(question),
+        ranked=[(chunk, 0.9)],
+        confidence=0.0,
+        k=1,
+        threshold=0.0,
+        embedder=embedder,
+    )
+    assert answer.sentence.startswith("The harbour bridge opened")
+
+
+def test_the_confidence_shown_is_between_0_and_1():
+    high = make_answer(
+        question="q",
+        qvec=HashingEmbedder().embed_query("q"),
+        ranked=[(CHUNK, 0.9)],
+        confidence=1.4,
+        k=1,
+        threshold=0.5,
+        embedder=HashingEmbedder(),
+        ceiling=1.3,
+    )
+    assert high.found and high.best_score == 1.0
+    assert _answer(-0.2).best_score == 0.0

