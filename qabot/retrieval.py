@@ -137,7 +137,6 @@ CALIBRATIONS = {
 # Another sentence-transformers model: the best guess without data, the cosine-and-BM25
 # confidence MiniLM used before the answer sentence's score (its threshold then).
 FALLBACK = Calibration(0.4, lexical=0.3)
-GATE_LEXICAL = FALLBACK.lexical
 
 _MINILM = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 

@@ -250,29 +250,24 @@ def test_the_answer_sentence_may_come_from_a_lower_passage_which_then_goes_first
         "b", "Bridges", "Trams run on weekdays. The harbour bridge opened to traffic in 1932."
     )
     lexical = LexicalIndex.build([first.text, second.text, "Unrelated text about apples."])
-    answer = make_answer(
-        question=question,
-        qvec=embedder.embed_query(question),
-        ranked=[(first, 0.9), (second, 0.8)],
-        confidence=0.0,
-        k=2,
-        threshold=0.0,
-        embedder=embedder,
-        lexical=lexical,
-    )
+
+    def ask(**options):
+        return make_answer(
+            question=question,
+            qvec=embedder.embed_query(question),
+            ranked=[(first, 0.9), (second, 0.8)],
+            confidence=0.0,
+            k=2,
+            threshold=0.0,
+            embedder=embedder,
+            lexical=lexical,
+            **options,
+        )
+
+    answer = ask()
     assert [h.chunk for h in answer.hits] == [second, first]
     assert answer.sentence == "The harbour bridge opened to traffic in 1932."
-    only_first = make_answer(
-        question=question,
-        qvec=embedder.embed_query(question),
-        ranked=[(first, 0.9), (second, 0.8)],
-        confidence=0.0,
-        k=2,
-        threshold=0.0,
-        embedder=embedder,
-        lexical=lexical,
-        answer_passages=1,  # as with a reranker: its order is kept
-    )
+    only_first = ask(answer_passages=1)  # as with a reranker: its order is kept
     assert [h.chunk for h in only_first.hits] == [first, second]
 
 

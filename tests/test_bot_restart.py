@@ -73,33 +73,46 @@ async def ask_burst(server, users, per_user: int) -> None:
         await asyncio.gather(*(server.send_text(u, questions[i % len(questions)]) for u in users))
 
 
+async def burst_then_kill(tmp_path, server, env, users, per_user: int, kill_at: int) -> None:
+    """Start `qabot bot`, ask every user's questions round after round, SIGKILL it once
+    `kill_at` answers have arrived."""
+    proc, log = await start_bot(tmp_path, env)
+    try:
+        await ready_or_fail(server, proc, log)
+        await ask_burst(server, users, per_user)
+        await kill_after(server, proc, users, kill_at)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+
+
+async def restart_until_answered(tmp_path, server, env, users, per_user: int, *, linger=0.0):
+    """Start the bot again, wait until every question has an answer (and `linger` seconds more,
+    for a duplicate to show up), stop it; its exit code and log."""
+    server.ready.clear()
+    proc, log = await start_bot(tmp_path, env, log_name="bot2.log")
+    try:
+        await ready_or_fail(server, proc, log)
+        await server.wait_until(lambda: all_answered(server, users, per_user), timeout=60)
+        await asyncio.sleep(linger)
+    finally:
+        code = await stop_bot(proc)
+    return code, log
+
+
 async def test_polling_bot_killed_mid_burst_answers_everything_after_restart(tmp_path, server):
     settings = make_settings(tmp_path, server)
     seed(settings)
     users = [TelegramUser(3000 + i, f"User{i}") for i in range(6)]
     per_user = 6
     env = bot_env(tmp_path, server, QABOT_QUESTIONS_PER_MINUTE="100")
-    proc, log = await start_bot(tmp_path, env)
-    try:
-        await ready_or_fail(server, proc, log)
-        await ask_burst(server, users, per_user)
-        await kill_after(server, proc, users, 8)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
+    await burst_then_kill(tmp_path, server, env, users, per_user, 8)
     before = answered(server, users)
     assert before < len(users) * per_user
     # Telegram has forgotten them: the bot confirmed every update it fetched.
     await asyncio.sleep(0.2)
     assert server.pending_updates == 0
-    server.ready.clear()
-    proc, log = await start_bot(tmp_path, env, log_name="bot2.log")
-    try:
-        await ready_or_fail(server, proc, log)
-        await server.wait_until(lambda: all_answered(server, users, per_user), timeout=60)
-        await asyncio.sleep(1.5)  # time for a duplicate to show up
-    finally:
-        code = await stop_bot(proc)
+    code, log = await restart_until_answered(tmp_path, server, env, users, per_user, linger=1.5)
     assert code == 0
     assert_all_answered_in_order(server, users, per_user, log)
     output = log.read_text()
@@ -118,22 +131,9 @@ async def test_after_a_restart_the_first_answers_keep_the_flood_limits(tmp_path)
         users = [TelegramUser(3100 + i, f"User{i}") for i in range(4)]
         per_user = 4
         env = bot_env(tmp_path, server, QABOT_QUESTIONS_PER_MINUTE="100")
-        proc, log = await start_bot(tmp_path, env)
-        try:
-            await ready_or_fail(server, proc, log)
-            await ask_burst(server, users, per_user)
-            await kill_after(server, proc, users, 4)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-        server.ready.clear()
+        await burst_then_kill(tmp_path, server, env, users, per_user, 4)
         restarted = len(server.calls)
-        proc, log = await start_bot(tmp_path, env, log_name="bot2.log")
-        try:
-            await ready_or_fail(server, proc, log)
-            await server.wait_until(lambda: all_answered(server, users, per_user), timeout=60)
-        finally:
-            await stop_bot(proc)
+        await restart_until_answered(tmp_path, server, env, users, per_user)
         refused = [
             (i, c.method, c.params.get("chat_id"), c.description)
             for i, c in enumerate(server.calls)
@@ -157,23 +157,10 @@ async def test_webhook_bot_killed_mid_burst_answers_everything_after_restart(tmp
         QABOT_WEBHOOK_PORT=str(port),
         QABOT_WEBHOOK_SECRET="s3cret",
     )
-    proc, log = await start_bot(tmp_path, env)
-    try:
-        await ready_or_fail(server, proc, log)
-        await ask_burst(server, users, per_user)  # each POST answered 200 once journaled
-        await kill_after(server, proc, users, 4)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
+    # each webhook POST is answered 200 once journaled
+    await burst_then_kill(tmp_path, server, env, users, per_user, 4)
     assert answered(server, users) < len(users) * per_user
-    server.ready.clear()
-    proc, log = await start_bot(tmp_path, env, log_name="bot2.log")
-    try:
-        await ready_or_fail(server, proc, log)
-        await server.wait_until(lambda: all_answered(server, users, per_user), timeout=60)
-        await asyncio.sleep(1.5)
-    finally:
-        code = await stop_bot(proc)
+    code, log = await restart_until_answered(tmp_path, server, env, users, per_user, linger=1.5)
     assert code == 0
     assert_all_answered_in_order(server, users, per_user, log)
 

@@ -8,7 +8,6 @@ import pytest
 from qabot.lexical import LexicalIndex
 from qabot.retrieval import (
     FALLBACK,
-    GATE_LEXICAL,
     MODES,
     Calibration,
     Retriever,
@@ -57,7 +56,7 @@ def test_confidence_is_the_same_number_in_every_mode():
     got["hybrid"] = ret.retrieve(question=question, qvec=QVEC, n=4, mode="hybrid")
     r = got["hybrid"]
     assert 0 < r.lexical_top <= 1
-    assert r.confidence == pytest.approx(0.9 + GATE_LEXICAL * r.lexical_top)
+    assert r.confidence == pytest.approx(0.9 + FALLBACK.lexical * r.lexical_top)
     assert {round(x.confidence, 6) for x in got.values()} == {round(r.confidence, 6)}
 
 
