@@ -6,6 +6,7 @@ Every qabot error ends the command with one line on stderr and exit code 1, neve
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import logging
 import signal
@@ -19,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape as escape_markup
 
 from qabot.config import Settings, get_settings
+from qabot.dates import parse_date
 from qabot.errors import IndexCorruptError, IndexMissingError, QabotError
 from qabot.types import Answer, BuildReport
 
@@ -146,9 +148,10 @@ def _print_answer(answer: Answer, threshold: float) -> None:
         else:
             out.print(f"\n[bold]#{hit.rank}[/] {escape(chunk.text)}")
         rerank = "" if hit.rerank_score is None else f" · rerank {hit.rerank_score:.2f}"
+        dated = f", {chunk.date}" if chunk.date else ""
         out.print(
-            f"[dim]Source: {escape(chunk.title)} ({escape(chunk.source)}) · score {hit.score:.2f}"
-            f"{rerank}[/]"
+            f"[dim]Source: {escape(chunk.title)} ({escape(chunk.source)}{dated}) · score "
+            f"{hit.score:.2f}{rerank}[/]"
         )
 
 
@@ -200,6 +203,23 @@ def _run(fn):
         raise typer.Exit(128 + signum) from None
 
 
+AS_OF_HELP = (
+    "Ask as on this day (YYYY-MM-DD; default today): dated documents near it rank higher "
+    "(QABOT_RECENCY_HALF_LIFE_DAYS)."
+)
+
+
+def _day(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    iso = parse_date(value)
+    if not iso or len(value.strip()) > 10:
+        raise typer.BadParameter(
+            f"{value!r} is not a date: give it as YYYY-MM-DD", param_hint="--as-of"
+        )
+    return dt.date.fromisoformat(iso)
+
+
 @app.command()
 def ask(
     question: Annotated[
@@ -207,19 +227,21 @@ def ask(
     ] = None,
     k: Annotated[int | None, typer.Option("-k", min=1, max=50, help="How many passages.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)] = None,
 ) -> None:
     """Answer a question from the documents.
 
     Example: qabot ask "Who attended the NATO-Ukraine Council?" -k 3
     """
     if question is None:
-        return chat(as_json=as_json, k=k)
+        return chat(as_json=as_json, k=k, as_of=as_of)
+    day = _day(as_of)
 
     def go():
         service = _service()
         service.check_question(question)
         _ensure_index(service)
-        answer = service.ask(question, k=k)
+        answer = service.ask(question, k=k, as_of=day)
         if as_json:
             out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
@@ -232,11 +254,14 @@ def ask(
 def chat(
     k: Annotated[int | None, typer.Option("-k", min=1, max=50, help="How many passages.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per answer.")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)] = None,
 ) -> None:
     """Interactive mode: load the model once, then answer question after question.
 
     Example: qabot chat   (empty line, Ctrl-D or "exit" quits)
     """
+
+    day = _day(as_of)
 
     def go():
         service = _service()
@@ -260,7 +285,7 @@ def chat(
                 continue
             try:
                 service.reload_if_changed()
-                answer = service.ask(line, k=k)
+                answer = service.ask(line, k=k, as_of=day)
             except QabotError as exc:
                 err.print(f"[red]Error:[/] {escape(str(exc))}")
                 continue

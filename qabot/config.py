@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
     lexical_weight: float = Field(0.5, ge=0.0, le=1.0, description="BM25 share in hybrid")
     max_question_chars: int = Field(1000, ge=10)
+    # News is asked about near its time: a dated document's passages rank higher the closer its
+    # date is to the question's (qabot/retrieval.py Recency; dates: qabot/dates.py). A passage
+    # gains recency_weight x 0.5 ** (days apart / half-life) on a 0..1 score; 0 turns it off.
+    # Undated documents are ranked as before.
+    recency_half_life_days: float = Field(14.0, ge=0.0)
+    recency_weight: float = Field(0.2, ge=0.0, le=1.0)
 
     # Optional models (qabot/reranking.py, qabot/reading.py): empty = off. Each downloads its
     # weights on first use and imports torch, so asking gets slower; neither is on by default.

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qabot.dates import date_in_name, declared_date, parse_date
 from qabot.errors import DocumentError, NoDocumentsError
 from qabot.types import Document
 
@@ -163,6 +164,7 @@ def read_file(entry: FileEntry, *, max_chars: int = MAX_DOCUMENT_CHARS) -> list[
         raise DocumentError("empty file")
     if suffix == ".jsonl":
         return _read_jsonl(entry, data, max_chars=max_chars)
+    date = ""
     if suffix == ".pdf":
         title, text = _read_pdf(data, max_chars=max_chars)
     elif suffix == ".docx":
@@ -170,16 +172,18 @@ def read_file(entry: FileEntry, *, max_chars: int = MAX_DOCUMENT_CHARS) -> list[
     elif suffix in {".html", ".htm"}:
         html = _decode(data)
         _check_size(len(html), max_chars * MARKUP_BYTES_PER_CHAR, max_chars, what="HTML")
-        title, text = _read_html(html)
+        title, text, date = _read_html(html)
     else:
         title, text = _read_text(_decode(data), markdown=suffix in {".md", ".markdown"})
+        date = declared_date(text)
     text = normalize_text(text)
     _check_size(len(text), max_chars, max_chars)
     if not text:
         raise DocumentError("no text found")
     stem = Path(entry.rel).stem
     title = _clean_title(title) or _clean_title(text.split("\n", 1)[0]) or stem
-    return [Document(entry.rel, title, text, entry.rel, text_sha256(title, text))]
+    date = date or date_in_name(entry.rel)
+    return [Document(entry.rel, title, text, entry.rel, text_sha256(title, text), date)]
 
 
 def _check_size(size: int, limit: int, max_chars: int, *, what: str = "text") -> None:
@@ -274,7 +278,7 @@ def _read_text(text: str, *, markdown: bool) -> tuple[str | None, str]:
     return None, text
 
 
-def _read_html(html: str) -> tuple[str | None, str]:
+def _read_html(html: str) -> tuple[str | None, str, str]:
     import trafilatura
 
     text = trafilatura.extract(
@@ -284,7 +288,7 @@ def _read_html(html: str) -> tuple[str | None, str]:
     title = meta.title if meta is not None else None
     if not text:
         raise DocumentError("no main text found in the HTML")
-    return title, text
+    return title, text, parse_date(meta.date if meta is not None else None)
 
 
 def _read_pdf(data: bytes, *, max_chars: int) -> tuple[str | None, str]:
@@ -373,7 +377,8 @@ def _docx_texts(document) -> Iterator[str]:
 
 
 def _read_jsonl(entry: FileEntry, data: bytes, *, max_chars: int) -> list[Document]:
-    """One document per line: {"doc_id", "title", "text"} (the evaluation data format). Lines
+    """One document per line: {"doc_id", "title", "text", "date"} (the evaluation data format;
+    "date" optional, else the file name's). Lines
     that are not such an object (or whose text is not a string) are skipped and counted."""
     try:
         text = data.decode("utf-8-sig")
@@ -382,6 +387,7 @@ def _read_jsonl(entry: FileEntry, data: bytes, *, max_chars: int) -> list[Docume
     docs: list[Document] = []
     seen: set[str] = set()
     bad: dict[str, list[int]] = {}
+    name_date = date_in_name(entry.rel)
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -414,7 +420,8 @@ def _read_jsonl(entry: FileEntry, data: bytes, *, max_chars: int) -> list[Docume
         raw_title = row.get("title")
         title = _clean_title(raw_title if isinstance(raw_title, str) else "") or key
         doc_id = f"{entry.rel}#{key}"
-        docs.append(Document(doc_id, title, body, entry.rel, text_sha256(title, body)))
+        date = parse_date(row.get("date")) or name_date
+        docs.append(Document(doc_id, title, body, entry.rel, text_sha256(title, body), date))
     count = sum(len(lines) for lines in bad.values())
     if not docs:
         raise DocumentError(

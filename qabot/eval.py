@@ -22,6 +22,7 @@ vector, so the cached index is shared with runs without them.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
@@ -35,7 +36,9 @@ from pathlib import Path
 import numpy as np
 
 from qabot.config import Settings
+from qabot.dates import parse_date
 from qabot.errors import QabotError
+from qabot.indexer import DATES_MANIFEST_KEY
 from qabot.question import search_text
 from qabot.retrieval import builds_sentence_vectors, chunk_tokens
 from qabot.store import FORMAT_VERSION
@@ -58,6 +61,9 @@ class Question:
     question: str
     answers: tuple[str, ...]
     doc_ids: tuple[str, ...]
+    # When it was asked (a "date" field, e.g. RealTime QA's): news questions are about their
+    # week, and the answer ranks dated documents by nearness to it (retrieval.Recency).
+    date: dt.date | None = None
 
 
 def load_questions(folder: Path, *, limit: int | None = None, seed: int = 0) -> list[Question]:
@@ -79,6 +85,7 @@ def load_questions(folder: Path, *, limit: int | None = None, seed: int = 0) -> 
                         str(row["question"]),
                         tuple(map(str, row.get("answers", []))),
                         tuple(map(str, row.get("doc_ids", []))),
+                        _date(row.get("date")),
                     )
                 )
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
@@ -87,6 +94,11 @@ def load_questions(folder: Path, *, limit: int | None = None, seed: int = 0) -> 
         picked = sorted(random.Random(seed).sample(range(len(questions)), limit))
         questions = [questions[i] for i in picked]
     return questions
+
+
+def _date(value: object) -> dt.date | None:
+    iso = parse_date(value)
+    return dt.date.fromisoformat(iso) if iso else None
 
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -174,6 +186,8 @@ def prepare_index(
     info_path = folder / "build.json"
     if service.has_index() and info_path.is_file():
         build = json.loads(info_path.read_text(encoding="utf-8")) | {"cached": True}
+        if not service.store.read_manifest().get(DATES_MANIFEST_KEY):
+            service.build(progress=progress)  # an index from before dates: reads them, no embedding
     else:
         report = service.build(full=True, progress=progress)
         seconds = max(report.seconds, 1e-9)
@@ -209,13 +223,14 @@ def _local_id(doc_id: str) -> str:
     return doc_id.split("#", 1)[1] if "#" in doc_id else doc_id
 
 
-def ask_one(service, question: str, *, k: int) -> Outcome:
-    """Ask like `QAService.ask` does, but keep the ranking whatever the threshold says."""
+def ask_one(service, question: str, *, k: int, as_of: dt.date | None = None) -> Outcome:
+    """Ask like `QAService.ask` does (on the day `as_of`, today unless given), but keep the
+    ranking whatever the threshold says."""
     t0 = time.perf_counter()
     question = search_text(question)
     qvec = service.query_embedder.embed_query(question)
     # Enough chunks for 10 distinct documents even when documents have many chunks.
-    retrieval = service.retrieve(question, qvec, n=max(k * 3 + 5, 40))
+    retrieval = service.retrieve(question, qvec, n=max(k * 3 + 5, 40), as_of=as_of)
     answer = service.answer(question, qvec, retrieval, k=k, threshold=-math.inf)
     seconds = time.perf_counter() - t0
     first = answer.hits[0] if answer.hits else None
@@ -261,7 +276,7 @@ def evaluate(
         raise DatasetError("no questions to evaluate")
     service = index.service
     outcomes = [
-        (q, ask_one(service, q.question, k=k))
+        (q, ask_one(service, q.question, k=k, as_of=q.date))
         for q in _progress(questions, enabled=progress, desc="Questions")
     ]
     n = len(outcomes)
@@ -311,9 +326,12 @@ def evaluate(
         },
     }
     if out_of_scope:
+        # Asked on the in-scope questions' days in turn (when they have dates), so that an
+        # unrelated question meets the same recent articles a real one does.
+        days = [q.date for q in questions]
         other = [
-            ask_one(service, q.question, k=k).confidence
-            for q in _progress(out_of_scope, enabled=progress, desc="Out of scope")
+            ask_one(service, q.question, k=k, as_of=q.date or days[i % n]).confidence
+            for i, q in enumerate(_progress(out_of_scope, enabled=progress, desc="Out of scope"))
         ]
         false = sum(c >= threshold for c in other)
         report["out_of_scope"] = {

@@ -24,7 +24,7 @@ from qabot.documents import MAX_DOCUMENT_CHARS, Scan, read_file, scan_folder
 from qabot.embedders import Embedder
 from qabot.errors import DocumentError, IndexCorruptError, IndexMismatchError, NoDocumentsError
 from qabot.lexical import ANALYZER, LexicalIndex
-from qabot.store import CHUNK_DTYPE, IndexData, IndexStore, StoredDocument
+from qabot.store import CHUNK_DTYPE, DATES_MANIFEST_KEY, IndexData, IndexStore, StoredDocument
 from qabot.types import BuildReport, Chunk, Document, IndexStatus
 
 log = logging.getLogger("qabot")
@@ -123,6 +123,9 @@ def build_version(
                 ),
             )
             old = None
+        # An index written before documents had dates: read every file again (their vectors
+        # are reused, the text being the same) so that its documents get theirs.
+        undated = old is not None and not old.manifest.get(DATES_MANIFEST_KEY)
         old_files: dict = old.manifest.get("files", {}) if old else {}
         old_rows = old.doc_chunk_rows() if old else {}
 
@@ -130,7 +133,8 @@ def build_version(
         files: dict[str, dict] = {}
         plan: list[tuple[int, np.ndarray | None]] = []  # per doc: reuse rows, or None = embed
         to_embed: list[Document] = []
-        for entry, result in _documents(scan, old, old_files, options.max_document_chars):
+        reread = {} if undated else old_files
+        for entry, result in _documents(scan, old, reread, options.max_document_chars):
             if isinstance(result, Exception):
                 report.skipped.append((entry.rel, str(result)))
                 log.warning("skipped %s: %s", entry.rel, result)
@@ -150,7 +154,9 @@ def build_version(
             for doc in result:
                 previous = old.document(doc.doc_id) if old else None
                 reuse = previous is not None and previous.sha256 == doc.sha256
-                stored = StoredDocument(doc.doc_id, doc.title, doc.source, doc.text, doc.sha256)
+                stored = StoredDocument(
+                    doc.doc_id, doc.title, doc.source, doc.text, doc.sha256, doc.date
+                )
                 # The previous object carries its encoded docs.jsonl line.
                 docs.append(previous if reuse and previous == stored else stored)
                 if reuse:
@@ -166,7 +172,7 @@ def build_version(
                 f"no readable documents in {options.seeds_dir}/ "
                 f"({len(report.skipped)} skipped): add .txt, .md, .html, .pdf, .docx or .jsonl files"
             )
-        if old is not None and not report.changed_anything and not to_embed:
+        if old is not None and not report.changed_anything and not to_embed and not undated:
             report.documents_total = len(old.docs)
             report.chunks_total = len(old.chunks)
             report.seconds = time.perf_counter() - t0
@@ -194,6 +200,7 @@ def build_version(
             "files": files,
             "skipped": report.skipped,
             "lexical": ANALYZER,
+            DATES_MANIFEST_KEY: True,
         }
         lexical = update_lexical(old, plan, docs, all_chunks)
         appended = old is not None and _appends_only(old, plan)
@@ -343,7 +350,10 @@ def _documents(scan: Scan, old: IndexData | None, old_files: dict, max_chars: in
             if all(stored):
                 yield (
                     entry,
-                    [Document(d.doc_id, d.title, d.text, d.source, d.sha256) for d in stored],
+                    [
+                        Document(d.doc_id, d.title, d.text, d.source, d.sha256, d.date)
+                        for d in stored
+                    ],
                 )
                 continue
         try:

@@ -8,6 +8,7 @@ threads: a search uses whichever complete index version was current when it star
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import re
@@ -29,6 +30,7 @@ from qabot.indexer import BuildOptions, build_lexical, build_version
 from qabot.indexer import status as index_status
 from qabot.question import search_text
 from qabot.retrieval import (
+    Recency,
     Retrieval,
     Retriever,
     builds_sentence_vectors,
@@ -73,6 +75,7 @@ class _Loaded:
             chunk_text=lambda row: data.chunk(row).text,
             sentence_vectors=data.sentence_vectors,
             sentence_offsets=data.sentence_offsets,
+            chunk_days=data.chunk_days(),
         )
 
     def search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -251,19 +254,28 @@ class QAService:
             )
         return question
 
-    def ask(self, question: str, *, k: int | None = None) -> Answer:
+    def ask(self, question: str, *, k: int | None = None, as_of: dt.date | None = None) -> Answer:
         """The best passages for a question, or found=False when its confidence is below the
-        threshold. Greetings and @mentions are not searched (`qabot.question.search_text`)."""
+        threshold. Greetings and @mentions are not searched (`qabot.question.search_text`).
+        Dated documents near `as_of` (the day the question is asked: today unless given) rank
+        higher (`Recency`)."""
         question = self.check_question(question)
         k = k or self.settings.top_k
         query = search_text(question)
         qvec = self.query_embedder.embed_query(query)
-        retrieval = self.retrieve(query, qvec, n=k * 3 + 5)
+        retrieval = self.retrieve(query, qvec, n=k * 3 + 5, as_of=as_of)
         answer = self.answer(query, qvec, retrieval, k=k)
         answer.question = question
         return answer
 
-    def retrieve(self, question: str, qvec: np.ndarray, *, n: int) -> Retrieval:
+    @property
+    def recency(self) -> Recency:
+        s = self.settings
+        return Recency(half_life_days=s.recency_half_life_days, weight=s.recency_weight)
+
+    def retrieve(
+        self, question: str, qvec: np.ndarray, *, n: int, as_of: dt.date | None = None
+    ) -> Retrieval:
         """The `n` best chunks in the configured retrieval mode. Over-fetch (n > k): near-
         duplicate neighbouring chunks are dropped before the top k. With a reranker, at least
         enough chunks for QABOT_RERANK_CANDIDATES distinct passages, the re-scored ones first
@@ -279,6 +291,8 @@ class QAService:
             mode=s.retrieval_mode,
             lexical_weight=s.lexical_weight,
             calib=calibration(s.embedder, s.model),
+            recency=self.recency,
+            as_of=(as_of or dt.date.today()).toordinal(),
         )
         if reranker is None:
             return retrieval

@@ -70,6 +70,9 @@ VERSION_NAME = re.compile(r"v-[0-9T.]+-[0-9a-f]+")
 # Loading checks every size (a stat) and hashes the files up to this size (SHA-256 runs at
 # ~1.7 GB/s: 32 MiB is ~20 ms); `qabot index status` and `qabot index verify` hash them all.
 HASH_ON_LOAD_BYTES = 32 << 20
+# In the manifest of an index whose documents carry their dates (qabot/dates.py); an older
+# index's documents are read again by the next build (their vectors reused).
+DATES_MANIFEST_KEY = "dates"
 CHUNK_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i4"), ("end", "<i4")])
 
 
@@ -80,6 +83,7 @@ class StoredDocument:
     source: str
     text: str
     sha256: str
+    date: str = ""  # ISO, "" when the document declares none (written only when set)
     # Its docs.jsonl line as read or last written, so an unchanged document is not encoded
     # again (20k documents took ~0.4 s of every add at 100k chunks). Never changed in place.
     line: str | None = field(default=None, repr=False, compare=False)
@@ -87,6 +91,8 @@ class StoredDocument:
     def json_line(self) -> str:
         if self.line is None:
             fields = {k: getattr(self, k) for k in ("doc_id", "title", "source", "text", "sha256")}
+            if self.date:
+                fields["date"] = self.date
             self.line = json.dumps(fields, ensure_ascii=False)
         return self.line
 
@@ -117,11 +123,21 @@ class IndexData:
         row = self.chunks[i]
         doc = self.docs[int(row["doc"])]
         start, end = int(row["start"]), int(row["end"])
-        return Chunk(doc.doc_id, doc.title, doc.source, start, end, doc.text[start:end])
+        return Chunk(doc.doc_id, doc.title, doc.source, start, end, doc.text[start:end], doc.date)
 
     def document(self, doc_id: str) -> StoredDocument | None:
         pos = self._doc_pos.get(doc_id)
         return None if pos is None else self.docs[pos]
+
+    def chunk_days(self) -> np.ndarray | None:
+        """Each chunk's document date as a day number (`dates.day_number`, -1 when undated), or
+        None when no document is dated."""
+        if not any(d.date for d in self.docs):
+            return None
+        from qabot.dates import day_number
+
+        days = np.array([day_number(d.date) for d in self.docs], dtype=np.int64)
+        return days[self.chunks["doc"].astype(np.int64)]
 
     def doc_chunk_rows(self) -> dict[str, np.ndarray]:
         """Row numbers of each document's chunks (for reusing vectors in an incremental build)."""

@@ -8,13 +8,15 @@ from dataclasses import asdict, dataclass, field
 @dataclass(frozen=True)
 class Document:
     """One document's extracted text. `doc_id` is its path below seeds/ (``file.jsonl#id`` for a
-    line of a jsonl corpus); `sha256` is of the extracted text, so any edit marks it changed."""
+    line of a jsonl corpus); `sha256` is of the extracted text, so any edit marks it changed.
+    `date` is the date the document declares (ISO, "" when none: qabot/dates.py)."""
 
     doc_id: str
     title: str
     text: str
     source: str  # the file below seeds/, as the user knows it
     sha256: str
+    date: str = ""
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Chunk:
     start: int
     end: int
     text: str
+    date: str = ""  # its document's (ISO, "" when unknown)
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ def _hit_dict(h: Hit) -> dict:
         "start": h.chunk.start,
         "end": h.chunk.end,
     }
+    if h.chunk.date:
+        row["date"] = h.chunk.date
     if h.rerank_score is not None:
         row["rerank_score"] = round(h.rerank_score, 4)
     if h.span_start is not None:
