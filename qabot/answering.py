@@ -69,7 +69,8 @@ CONTEXT_WEIGHT = 0.5
 ANSWER_PASSAGES = 3
 RANK_PENALTY = 0.03
 # A line this short is a byline, a dateline or a caption ("CNN —", "USA TODAY"), not an answer;
-# nor is the document's title repeated as its first line. Chosen only when nothing else is left.
+# nor is the document's title repeated as its first line, nor a sentence whose every term is
+# the question's (`_restates`). Chosen only when nothing else is left.
 MIN_ANSWER_WORDS = 4
 # Of the passages after the first, only this many sentences are scored: those sharing most of
 # the question's terms. Embedding every sentence of three news passages tripled the time of an
@@ -126,11 +127,17 @@ def score_sentences(
         [chunk.text[s:e] for s, e in spans] for chunk, spans in zip(chunks, spans_of, strict=True)
     ]
     own_of = [[term_overlap(question, t, lexical) for t in texts] for texts in texts_of]
+    asked = set(analyze(question))
     answerable_of = []
     for chunk, texts in zip(chunks, texts_of, strict=True):
         title = _plain(chunk.title)
         answerable_of.append(
-            [len(t.split()) >= MIN_ANSWER_WORDS and _plain(t) != title for t in texts]
+            [
+                len(t.split()) >= MIN_ANSWER_WORDS
+                and _plain(t) != title
+                and not _restates(t, asked)
+                for t in texts
+            ]
         )
     # Which sentences get a cosine: (chunk, sentence) pairs.
     wanted = []
@@ -174,6 +181,13 @@ def score_sentences(
         ]
         out.append(ScoredSentences(spans, scores, pick, answerable_of[c]))
     return out
+
+
+def _restates(sentence: str, asked: set[str]) -> bool:
+    """Whether a sentence holds no term the question lacks: the question printed in the text (a
+    news quiz) or a headline that only repeats it cannot hold its answer."""
+    terms = set(analyze(sentence))
+    return bool(terms) and terms <= asked
 
 
 def _plain(text: str) -> str:

@@ -301,3 +301,24 @@ def test_the_confidence_shown_is_between_0_and_1():
     )
     assert high.found and high.best_score == 1.0
     assert _answer(-0.2).best_score == 0.0
+
+
+def test_the_question_printed_in_the_text_is_never_its_answer():
+    # A news quiz prints the question; the sentence repeating it holds nothing it lacks.
+    embedder = HashingEmbedder()
+    question = "Which wildly popular show was recently green lit for a new season?"
+    text = (
+        "Quiz time\nWhich wildly popular show was recently green lit for a new season? "
+        "Netflix said the popular show Squid Game was green lit for a second season."
+    )
+    chunk = _passage("quiz", "Quiz time", text)
+    answer = make_answer(
+        question=question,
+        qvec=embedder.embed_query(question),
+        ranked=[(chunk, 0.9)],
+        confidence=0.0,
+        k=1,
+        threshold=0.0,
+        embedder=embedder,
+    )
+    assert answer.sentence.startswith("Netflix said")
