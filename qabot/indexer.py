@@ -21,6 +21,7 @@ from qabot.chunking import (
     sentences_for_embedding,
 )
 from qabot.documents import MAX_DOCUMENT_CHARS, Scan, read_file, scan_folder
+from qabot.duplicates import find_duplicates
 from qabot.embedders import Embedder
 from qabot.errors import DocumentError, IndexCorruptError, IndexMismatchError, NoDocumentsError
 from qabot.lexical import ANALYZER, LexicalIndex
@@ -125,6 +126,9 @@ def build_version(
             old = None
         old_files: dict = old.manifest.get("files", {}) if old else {}
         old_rows = old.doc_chunk_rows() if old else {}
+        duplicates = find_duplicates(scan.files, indexed=old_files)
+        report.duplicates = sorted(duplicates.items())
+        scan = Scan([f for f in scan.files if f.rel not in duplicates], scan.skipped)
 
         docs: list[StoredDocument] = []
         files: dict[str, dict] = {}
@@ -193,6 +197,7 @@ def build_version(
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "files": files,
             "skipped": report.skipped,
+            "duplicates": report.duplicates,
             "lexical": ANALYZER,
         }
         lexical = update_lexical(old, plan, docs, all_chunks)
@@ -490,7 +495,9 @@ def status(
         st = IndexStatus(built=False)
         try:
             scan = scan_folder(seeds_dir, follow_external_links=follow_external_links)
-            st.new = [f.rel for f in scan.files]
+            duplicates = find_duplicates(scan.files, indexed={})
+            st.new = [f.rel for f in scan.files if f.rel not in duplicates]
+            st.duplicates = sorted(duplicates.items())
             st.skipped = scan.skipped
         except NoDocumentsError:
             pass
@@ -514,8 +521,12 @@ def status(
     except NoDocumentsError:
         st.deleted = sorted(files)
         return st
+    duplicates = find_duplicates(scan.files, indexed=files)
+    st.duplicates = sorted(duplicates.items())
     seen = set()
     for entry in scan.files:
+        if entry.rel in duplicates:
+            continue
         seen.add(entry.rel)
         prev = files.get(entry.rel)
         if prev is None:

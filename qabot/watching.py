@@ -1,0 +1,97 @@
+"""Watching the documents folder: rebuild the index when files are added, changed or removed.
+
+`watchfiles` (inotify on Linux, FSEvents on macOS, polling where neither works) reports the
+changes, debounced: a batch is handed over once the folder has been quiet for
+QABOT_WATCH_QUIET_SECONDS, so a file still being copied is not read half-way (and if it
+is, its next write starts another batch). Each batch runs one incremental build, which
+re-embeds only what changed and makes the new version current atomically. `qabot index watch`
+runs `watch_seeds`; the bot runs the same steps on its event loop (`qabot.bot.watcher`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from qabot.config import Settings
+from qabot.errors import IndexLockedError, NoDocumentsError, QabotError
+from qabot.service import QAService
+from qabot.types import BuildReport
+
+log = logging.getLogger("qabot")
+
+
+class SeedsFilter:
+    """Changes that concern the index: not hidden files or folders (which scans ignore, and
+    where qabot writes its temporary copies), not the editors' swap and backup files."""
+
+    def __init__(self, seeds_dir: Path) -> None:
+        self.root = Path(seeds_dir).resolve()
+
+    def __call__(self, _change, path: str) -> bool:
+        try:
+            parts = Path(path).resolve().relative_to(self.root).parts
+        except ValueError:
+            return False
+        if not parts or any(p.startswith(".") for p in parts):
+            return False
+        name = parts[-1]
+        return not (name.endswith(("~", ".swp", ".swx", ".tmp", ".part", ".crdownload")))
+
+
+def watch_options(settings: Settings) -> dict:
+    """The `watchfiles.watch`/`awatch` arguments both watchers share."""
+    quiet_ms = int(settings.watch_quiet_seconds * 1000)
+    return {
+        "watch_filter": SeedsFilter(settings.seeds_dir),
+        # step: how long the folder must stay quiet before a batch is handed over; debounce:
+        # the longest a batch may grow (a folder written to without pause still gets indexed).
+        "step": quiet_ms,
+        "debounce": max(60_000, 10 * quiet_ms),
+        # Woken this often without changes, to try again a build another one refused.
+        "rust_timeout": quiet_ms,
+        "yield_on_timeout": True,
+        "recursive": True,
+    }
+
+
+def prepare_folder(seeds_dir: Path) -> None:
+    """Create the documents folder to watch; a file in its place is a setting to fix."""
+    if seeds_dir.exists() and not seeds_dir.is_dir():
+        raise NoDocumentsError(f"{seeds_dir} is not a folder: point QABOT_SEEDS_DIR at a folder")
+    seeds_dir.mkdir(parents=True, exist_ok=True)
+
+
+def try_build(service: QAService) -> tuple[bool, BuildReport | QabotError]:
+    """One build for a batch of changes: (done, its report or the error). Not done when another
+    build holds the index lock: the caller tries again after a quiet period."""
+    try:
+        return True, service.build()
+    except IndexLockedError as exc:
+        log.info("watching %s/: %s", service.settings.seeds_dir, exc)
+        return False, exc
+    except QabotError as exc:  # an empty folder, a full disk: said, and the watch goes on
+        return True, exc
+
+
+def watch_seeds(
+    service: QAService, *, stop_event: threading.Event | None = None
+) -> Iterator[BuildReport | QabotError]:
+    """Keep the index up to date with the documents folder until `stop_event` is set (or
+    Ctrl-C): one build at the start (changes made while nothing watched), then one per batch
+    of changes. Yields each build's report, or the error that stopped it."""
+    from watchfiles import watch
+
+    seeds = service.settings.seeds_dir
+    prepare_folder(seeds)
+    pending = True
+    for changes in watch(seeds, stop_event=stop_event, **watch_options(service.settings)):
+        pending = pending or bool(changes)
+        if not pending:
+            continue
+        done, outcome = try_build(service)
+        pending = not done
+        if done:
+            yield outcome
