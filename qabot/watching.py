@@ -1,9 +1,9 @@
 """Watching the documents folder: rebuild the index when files are added, changed or removed.
 
 `watchfiles` (inotify on Linux, FSEvents on macOS, polling where neither works) reports the
-changes, debounced: a batch is handed over once the folder has been quiet for
-QABOT_WATCH_QUIET_SECONDS, so a file still being copied is not read half-way (and if it
-is, its next write starts another batch). Each batch runs one incremental build, which
+changes, debounced: the build starts once the folder has been quiet for
+QABOT_WATCH_QUIET_SECONDS, so a file still being copied is not read half-way (and if a pause
+in the copy is that long, its next write starts another build). Each batch runs one incremental build, which
 re-embeds only what changed and makes the new version current atomically. `qabot index watch`
 runs `watch_seeds`; the bot runs the same steps on its event loop (`qabot.bot.watcher`).
 """
@@ -43,18 +43,32 @@ class SeedsFilter:
 
 def watch_options(settings: Settings) -> dict:
     """The `watchfiles.watch`/`awatch` arguments both watchers share."""
-    quiet_ms = int(settings.watch_quiet_seconds * 1000)
     return {
         "watch_filter": SeedsFilter(settings.seeds_dir),
-        # step: how long the folder must stay quiet before a batch is handed over; debounce:
-        # the longest a batch may grow (a folder written to without pause still gets indexed).
-        "step": quiet_ms,
-        "debounce": max(60_000, 10 * quiet_ms),
-        # Woken this often without changes, to try again a build another one refused.
-        "rust_timeout": quiet_ms,
+        # Not watchfiles' own debounce: it hands a batch over as soon as no *new* path has
+        # changed for `step`, so a file still being written (the same path again and again)
+        # would be read half-way. Every change is handed over at once instead, and an empty
+        # batch after QABOT_WATCH_QUIET_SECONDS without any (`Debounce`) starts the build.
+        "step": 50,
+        "rust_timeout": max(1, int(settings.watch_quiet_seconds * 1000)),
         "yield_on_timeout": True,
         "recursive": True,
     }
+
+
+class Debounce:
+    """Decides when to build: once the folder has been quiet (an empty batch: the watch timed
+    out) after changes. Pending at first, to catch up with changes made while nothing
+    watched."""
+
+    def __init__(self) -> None:
+        self.pending = True
+
+    def ready(self, changes: set) -> bool:
+        if changes:
+            self.pending = True
+            return False  # still busy: wait for a quiet period
+        return self.pending
 
 
 def prepare_folder(seeds_dir: Path) -> None:
@@ -86,12 +100,11 @@ def watch_seeds(
 
     seeds = service.settings.seeds_dir
     prepare_folder(seeds)
-    pending = True
+    debounce = Debounce()
     for changes in watch(seeds, stop_event=stop_event, **watch_options(service.settings)):
-        pending = pending or bool(changes)
-        if not pending:
+        if not debounce.ready(changes):
             continue
         done, outcome = try_build(service)
-        pending = not done
+        debounce.pending = not done
         if done:
             yield outcome
