@@ -6,8 +6,8 @@ source in answers, and sending the same link again replaces the file (refreshes 
 
 The fetch refuses what a link from a chat should never reach: schemes other than http(s),
 and hosts whose addresses are not public (private, loopback, link-local...), checked for
-every address the host resolves to and again after every redirect, unless
-QABOT_LINKS_ALLOW_PRIVATE is set. Pages are capped in size and time and must be HTML.
+every address the host resolves to and again after every redirect, and for the address each
+connection is actually made to, unless QABOT_LINKS_ALLOW_PRIVATE is set. Pages are capped in size and time and must be HTML.
 """
 
 from __future__ import annotations
@@ -132,8 +132,11 @@ def fetch(
     with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
             check_url(current, allow_private=allow_private, resolve=resolve)
+            extensions = {} if allow_private else {"trace": _PeerCheck(current)}
             try:
-                with client.stream("GET", current, headers={"Accept": "text/html"}) as response:
+                with client.stream(
+                    "GET", current, headers={"Accept": "text/html"}, extensions=extensions
+                ) as response:
                     if response.is_redirect and "location" in response.headers:
                         current = urljoin(current, response.headers["location"])
                         continue
@@ -144,6 +147,29 @@ def fetch(
             except httpx.HTTPError as exc:
                 raise LinkError(f"cannot fetch {current}: {exc or type(exc).__name__}") from None
     raise LinkError(f"{url} redirects more than {MAX_REDIRECTS} times: send the final address")
+
+
+class _PeerCheck:
+    """httpcore's trace hook: the address a connection was actually made to is checked as
+    well, before the request is sent. A host that resolved to a public address for `check_url`
+    and to a private one a moment later (DNS rebinding) is refused so. Through a proxy the peer
+    is the proxy, which is not checked (the proxy resolves the host)."""
+
+    def __init__(self, url: str) -> None:
+        self.host = (urlsplit(url).hostname or "").lower()
+        self.direct = False
+
+    def __call__(self, event: str, info: dict) -> None:
+        if event == "connection.connect_tcp.started":
+            self.direct = str(info.get("host", "")).lower() == self.host
+        elif event == "connection.connect_tcp.complete" and self.direct:
+            peer = info["return_value"].get_extra_info("server_addr")
+            reason = _not_public(str(peer[0])) if peer else None
+            if reason:
+                raise LinkError(
+                    f"{self.host} led to {reason} ({peer[0]}) when connecting: links to such "
+                    "addresses are refused (QABOT_LINKS_ALLOW_PRIVATE=true allows them)"
+                )
 
 
 def _read_page(response, *, url: str, max_bytes: int) -> str:

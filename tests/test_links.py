@@ -8,6 +8,7 @@ import socket
 import pytest
 from typer.testing import CliRunner
 
+from qabot import links
 from qabot.cli import app
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.errors import LinkError
@@ -59,20 +60,33 @@ def test_every_address_of_a_host_is_checked():
         check_url("https://mixed.example/", allow_private=False, resolve=resolve)
 
 
-def test_a_redirect_to_a_loopback_address_is_refused(site):
-    """The first host passes as public (a stand-in resolver says so); the page it redirects
-    to, on localhost, is checked again and refused."""
-    target = site.page("/secret")
+def test_a_redirect_to_a_private_address_is_refused(site, monkeypatch):
+    """The site on 127.0.0.1 (which this test alone counts as a public address) redirects to
+    a host whose address is private: the target is checked again and refused before any
+    request reaches it."""
+    public = links._not_public
+    monkeypatch.setattr(links, "_not_public", lambda a: None if a == "127.0.0.1" else public(a))
 
     def resolve(host, port, **kwargs):
-        if host == "localhost":
-            return socket.getaddrinfo(host, port, **kwargs)
+        address = {"127.0.0.1": "127.0.0.1", "intranet.test": "10.0.0.5"}[host]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    start = site.redirect("/start", "http://intranet.test/admin")
+    with pytest.raises(LinkError, match=r"intranet\.test is a private address \(10\.0\.0\.5\)"):
+        fetch(start, allow_private=False, resolve=resolve)
+    assert site.requests == ["/start"]
+
+
+def test_a_host_that_resolves_elsewhere_when_connecting_is_refused(site):
+    """DNS rebinding: the check is told a public address, the connection reaches 127.0.0.1;
+    the connection's own address is checked before the request is sent."""
+
+    def resolve(host, port, **kwargs):
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
 
-    start = site.redirect("/start", target.replace("127.0.0.1", "localhost"))
-    with pytest.raises(LinkError, match="localhost is a loopback address"):
-        fetch(start, allow_private=False, resolve=resolve)
-    assert site.requests == ["/start"]  # the secret page was never asked for
+    with pytest.raises(LinkError, match=r"led to a loopback address \(127\.0\.0\.1\)"):
+        fetch(site.page("/secret"), allow_private=False, resolve=resolve)
+    assert site.requests == []
 
 
 def test_fetch_follows_redirects_and_reads_the_page(site):
