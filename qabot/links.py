@@ -214,7 +214,8 @@ def _decode(body: bytes, *, declared: str | None) -> str:
 def store_page(page: Page, *, seeds_dir: Path, max_chars: int) -> tuple[Path, bool]:
     """Write a page into the documents folder (`file_name`), whole or not at all, and only
     when it has text to index; returns its path and whether a file was there before (the same
-    link sent earlier). The caller holds the index lock and builds next."""
+    link sent earlier). The caller holds the index lock (so no other page is being written)
+    and builds next."""
     data = page_file(page)
     rel = file_name(page.url)
     target = seeds_dir / rel
@@ -223,6 +224,8 @@ def store_page(page: Page, *, seeds_dir: Path, max_chars: int) -> tuple[Path, bo
     tmp = target.with_name(f".{target.stem}.qabot-tmp.html")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in target.parent.glob(".*.qabot-tmp.html"):  # from a killed process
+            leftover.unlink(missing_ok=True)
         tmp.write_bytes(data)
         fsync_file(tmp)
         entry = FileEntry(tmp, rel, hashlib.sha256(data).hexdigest(), len(data))

@@ -25,14 +25,19 @@ log = logging.getLogger("qabot")
 
 class SeedsFilter:
     """Changes that concern the index: not hidden files or folders (which scans ignore, and
-    where qabot writes its temporary copies), not the editors' swap and backup files."""
+    where qabot writes its temporary copies), not the editors' swap and backup files, and not
+    the index folder when it lies inside the documents folder (a build would start the next)."""
 
-    def __init__(self, seeds_dir: Path) -> None:
+    def __init__(self, seeds_dir: Path, *, index_dir: Path | None = None) -> None:
         self.root = Path(seeds_dir).resolve()
+        self.index = Path(index_dir).resolve() if index_dir is not None else None
 
     def __call__(self, _change, path: str) -> bool:
+        resolved = Path(path).resolve()
+        if self.index is not None and resolved.is_relative_to(self.index):
+            return False
         try:
-            parts = Path(path).resolve().relative_to(self.root).parts
+            parts = resolved.relative_to(self.root).parts
         except ValueError:
             return False
         if not parts or any(p.startswith(".") for p in parts):
@@ -44,7 +49,7 @@ class SeedsFilter:
 def watch_options(settings: Settings) -> dict:
     """The `watchfiles.watch`/`awatch` arguments both watchers share."""
     return {
-        "watch_filter": SeedsFilter(settings.seeds_dir),
+        "watch_filter": SeedsFilter(settings.seeds_dir, index_dir=settings.index_dir),
         # Not watchfiles' own debounce: it hands a batch over as soon as no *new* path has
         # changed for `step`, so a file still being written (the same path again and again)
         # would be read half-way. Every change is handed over at once instead, and an empty

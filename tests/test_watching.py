@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import random
 import signal
 import subprocess
 import sys
@@ -126,6 +127,9 @@ def test_hidden_and_temporary_files_are_not_changes(tmp_path):
     assert not keep(None, str(seeds / ".git" / "index"))
     assert not keep(None, str(seeds / "notes.txt~"))
     assert not keep(None, str(tmp_path / "elsewhere.txt"))
+    inside = SeedsFilter(seeds, index_dir=seeds / "index")
+    assert not inside(None, str(seeds / "index" / "CURRENT"))
+    assert inside(None, str(seeds / "notes.txt"))
 
 
 def test_a_file_where_the_folder_should_be(tmp_path):
@@ -163,6 +167,62 @@ def test_the_watch_command_indexes_a_dropped_file_and_stops_on_ctrl_c(tmp_path, 
     text = log.read_text()
     assert "Watching" in text and text.count("1 added") == 2
     assert code == 130 and "Interrupted." in text
+
+
+def test_a_watch_killed_at_any_moment_loses_nothing(tmp_path, seeds):
+    """kill -9 while files arrive and builds run; the next watch catches up with all of them,
+    from an index that was never half-written."""
+    write(seeds / "bread.txt", BREAD)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QABOT_")}
+    env.update(
+        QABOT_EMBEDDER="hashing",
+        QABOT_SEEDS_DIR=str(seeds),
+        QABOT_INDEX_DIR=str(tmp_path / "index"),
+        QABOT_WATCH_QUIET_SECONDS="0.1",
+    )
+    log = tmp_path / "watch.log"
+
+    def start():
+        with log.open("ab") as out:
+            return subprocess.Popen(
+                [sys.executable, "-m", "qabot", "index", "watch"],
+                env=env,
+                cwd=tmp_path,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    pause = random.Random(12).uniform
+    proc = start()
+    _wait_for(log, "1 added")
+    for i in range(40):  # files keep coming while builds run; killed at uneven moments
+        write(seeds / f"note{i:02}.txt", f"Note {i}\nNote number {i} mentions item {i * 7}.\n")
+        time.sleep(pause(0, 0.25))
+        if i % 10 == 9:
+            proc.kill()
+            proc.wait(timeout=10)
+            proc = start()
+            time.sleep(pause(0.5, 1.5))  # at start-up, or in its catch-up build
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            status = QAService(quiet_settings(tmp_path, seeds)).status()
+            if status.built and not (status.new or status.changed or status.deleted):
+                break
+            assert time.monotonic() < deadline, status
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    svc = QAService(quiet_settings(tmp_path, seeds), embedder=HashingEmbedder())
+    assert svc.verify().problems == []
+    assert len(svc.documents()) == 41
+
+
+def quiet_settings(tmp_path, seeds):
+    from qabot.config import Settings
+
+    return Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedder="hashing")
 
 
 def _wait_for(log, needle: str, timeout: float = 30.0) -> None:
