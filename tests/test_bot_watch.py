@@ -4,10 +4,13 @@ no longer is, and an admin's upload at the same moment shares the build lock."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
 
+from qabot.embedders.hashing import HashingEmbedder
+from qabot.service import QAService
 from qabot.store import IndexStore
 from tests.botapi.harness import TOKEN, make_settings, running_bot, seed
 from tests.botapi.server import BotApiServer, TelegramUser
@@ -68,12 +71,29 @@ async def test_a_dropped_file_is_answered_and_a_removed_one_no_longer(tmp_path, 
     assert "Ostap Vereshchak" not in after["text"]
 
 
+class SlowEmbedder(HashingEmbedder):
+    """Embedding passages takes a second: a build holds the build lock that long."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.building = threading.Event()
+
+    def embed_passages(self, texts, **kwargs):
+        self.building.set()
+        time.sleep(1.0)
+        return super().embed_passages(texts, **kwargs)
+
+
 async def test_an_upload_while_a_dropped_file_is_indexed(tmp_path, server):
+    """The upload waits for the watcher's build (the same lock), then builds: it is never told
+    that another build is running, and both documents are answered from."""
     settings = _watching(tmp_path, server, admin_user_ids=[ADMIN.id])
     seed(settings)
-    async with running_bot(settings, server):
+    embedder = SlowEmbedder()
+    service = QAService(settings, embedder=embedder)
+    async with running_bot(settings, server, service=service):
         (settings.seeds_dir / "bees.txt").write_text(BEEKEEPING, encoding="utf-8")
-        await asyncio.sleep(0.35)  # the watcher's build is starting about now
+        assert await asyncio.to_thread(embedder.building.wait, 10)  # the watcher is embedding
         sent = await server.send_document(ADMIN, "lighthouse.txt", LIGHTHOUSE.encode())
         [done] = await server.replies(ADMIN.id, after=sent["message_id"], timeout=30)
         await _indexed(settings, "bees.txt")
@@ -82,7 +102,7 @@ async def test_an_upload_while_a_dropped_file_is_indexed(tmp_path, server):
             asked = await server.send_text(USER, question)
             [answer] = await server.replies(USER.id, after=asked["message_id"])
             answers.append(answer["text"])
-    assert "Saved as “lighthouse.txt”" in done["text"]  # never "another build is running"
+    assert "Saved as “lighthouse.txt”" in done["text"] and "1 added" in done["text"]
     assert "Ostap Vereshchak" in answers[0] and "Hanna Lysenko" in answers[1]
 
 
