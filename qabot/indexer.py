@@ -23,7 +23,13 @@ from qabot.chunking import (
 from qabot.documents import MAX_DOCUMENT_CHARS, Scan, read_file, scan_folder
 from qabot.duplicates import find_duplicates
 from qabot.embedders import Embedder
-from qabot.errors import DocumentError, IndexCorruptError, IndexMismatchError, NoDocumentsError
+from qabot.errors import (
+    DocumentError,
+    IndexCorruptError,
+    IndexMismatchError,
+    NoDocumentsError,
+    QabotError,
+)
 from qabot.lexical import ANALYZER, LexicalIndex
 from qabot.store import CHUNK_DTYPE, IndexData, IndexStore, StoredDocument
 from qabot.types import BuildReport, Chunk, Document, IndexStatus
@@ -126,7 +132,9 @@ def build_version(
             old = None
         old_files: dict = old.manifest.get("files", {}) if old else {}
         old_rows = old.doc_chunk_rows() if old else {}
-        duplicates = find_duplicates(scan.files, indexed=old_files)
+        # A rebuild from scratch keeps the same file of each set of copies indexed, too.
+        indexed = old_files if old is not None else _indexed_files(store)
+        duplicates = find_duplicates(scan.files, indexed=indexed)
         report.duplicates = sorted(duplicates.items())
         scan = Scan([f for f in scan.files if f.rel not in duplicates], scan.skipped)
 
@@ -219,6 +227,15 @@ def build_version(
         report.chunks_total = len(all_chunks)
     report.seconds = time.perf_counter() - t0
     return report, written
+
+
+def _indexed_files(store: IndexStore) -> dict:
+    """The files of the current version's manifest, {} when there is none or it is unreadable
+    (it is only a preference among copies)."""
+    try:
+        return store.read_manifest().get("files", {}) if store.exists() else {}
+    except (QabotError, OSError, ValueError):
+        return {}
 
 
 def _what_changed(old_model: str, new_model: str, old: dict | None, new: dict) -> tuple:

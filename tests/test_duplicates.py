@@ -41,6 +41,10 @@ def test_the_indexed_file_stays_when_a_copy_sorts_before_it(settings, seeds):
     report = svc.build()
     assert report.duplicates == [("a-bread.txt", "bread.txt")]
     assert not report.changed_anything and report.chunks_embedded == 0
+    rebuilt = svc.build(full=True)  # from scratch: still the same file of the two
+    assert rebuilt.duplicates == [("a-bread.txt", "bread.txt")]
+    assert sorted(rebuilt.added) == ["bread.txt", "cats.txt"]
+    assert sorted(d for d, _, _ in svc.documents()) == ["bread.txt", "cats.txt"]
 
 
 def test_the_copy_is_indexed_once_the_original_is_gone(settings, seeds):
