@@ -95,6 +95,8 @@ def _print_report(report: BuildReport, *, title: str) -> None:
     ]
     if report.skipped:
         parts.append(f"{len(report.skipped)} skipped")
+    if report.duplicates:
+        parts.append(f"{len(report.duplicates)} duplicate")
     err.print(
         f"{title}: {', '.join(parts)} files; {report.documents_total} documents, "
         f"{report.chunks_total} chunks ({report.chunks_embedded} embedded) "
@@ -102,6 +104,15 @@ def _print_report(report: BuildReport, *, title: str) -> None:
     )
     for name, reason in report.skipped:
         err.print(f"  skipped {escape(name)}: {escape(reason)}")
+    _print_duplicates(report.duplicates, console=err)
+
+
+def _print_duplicates(duplicates: list[tuple[str, str]], *, console: Console) -> None:
+    for name, original in duplicates:
+        console.print(
+            f"  skipped {escape(name)}: a duplicate of {escape(original)} (same content, "
+            "indexed once)"
+        )
 
 
 def _ensure_index(service) -> None:
@@ -334,6 +345,7 @@ def index_status(
             return
         if not st.built:
             out.print(f"No index yet. {len(st.new)} documents waiting: run `qabot index build`.")
+            _print_duplicates(st.duplicates, console=out)
             return
         out.print(
             f"Documents: {st.documents}\nChunks: {st.chunks}\nModel: {st.model_id}", markup=False
@@ -342,6 +354,7 @@ def index_status(
         for label, names in (("new", st.new), ("changed", st.changed), ("deleted", st.deleted)):
             for name in names:
                 out.print(f"  {label}: {escape(name)}")
+        _print_duplicates(st.duplicates, console=out)
         if st.new or st.changed or st.deleted:
             out.print("Run `qabot index build` to bring the index up to date.")
         else:
@@ -388,13 +401,49 @@ def index_verify() -> None:
 
 @index_app.command("add")
 def index_add(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to copy into seeds/.")],
+    paths: Annotated[
+        list[str], typer.Argument(help="Files or folders to copy into seeds/, or web page links.")
+    ],
 ) -> None:
-    """Copy files or folders into seeds/ and update the index.
+    """Copy files or folders into seeds/ (or fetch web pages by their http(s) links into
+    seeds/links/) and update the index.
 
-    Example: qabot index add ~/Downloads/report.pdf notes/
+    Example: qabot index add ~/Downloads/report.pdf notes/ https://example.com/faq
     """
-    _run(lambda: _print_report(_service().add_files(paths, progress=True), title="Index updated"))
+    from qabot.links import link_in
+
+    def go():
+        service = _service()
+        urls = [p for p in paths if link_in(p)]
+        files = [Path(p) for p in paths if not link_in(p)]
+        if files:
+            _print_report(service.add_files(files, progress=True), title="Index updated")
+        for url in urls:
+            rel, report = service.add_url(url, progress=True)
+            _print_report(report, title=f"Added {escape(url)} as {escape(rel)}")
+
+    _run(go)
+
+
+@index_app.command("watch")
+def index_watch() -> None:
+    """Keep the index up to date with seeds/: re-index whenever files are added, changed or
+    removed there (debounced by QABOT_WATCH_QUIET_SECONDS), until Ctrl-C.
+
+    Example: qabot index watch
+    """
+    from qabot.watching import watch_seeds
+
+    def go():
+        service = _service()
+        err.print(f"Watching {escape(str(service.settings.seeds_dir))}/ (Ctrl-C stops).")
+        for outcome in watch_seeds(service):
+            if isinstance(outcome, QabotError):
+                err.print(f"[red]Error:[/] {escape(str(outcome))}")
+            elif outcome.changed_anything or outcome.duplicates or outcome.skipped:
+                _print_report(outcome, title="Index updated")
+
+    _run(go)
 
 
 @app.command()

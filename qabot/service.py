@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qabot import ann
+from qabot import ann, links
 from qabot.answering import ANSWER_PASSAGES, make_answer
 from qabot.config import Settings
 from qabot.embedders import Embedder, load_embedder
@@ -28,6 +28,7 @@ from qabot.errors import IndexCorruptError, IndexMissingError, QabotError, Quest
 from qabot.fsutil import write_error
 from qabot.indexer import BuildOptions, build_lexical, build_version
 from qabot.indexer import status as index_status
+from qabot.links import Page
 from qabot.question import search_text
 from qabot.retrieval import (
     Recency,
@@ -460,6 +461,48 @@ class QAService:
                             parent.rmdir()  # only when empty
                 raise write_error(seeds, exc, setting="QABOT_SEEDS_DIR") from exc
             return self.build(progress=progress)
+
+    def fetch_link(self, url: str) -> Page:
+        """Fetch a web page to add (QABOT_LINKS_ALLOW_PRIVATE, QABOT_LINK_MAX_BYTES,
+        QABOT_LINK_TIMEOUT_SECONDS); LinkError says why one is refused."""
+        s = self.settings
+        return links.fetch(
+            url,
+            allow_private=s.links_allow_private,
+            timeout=s.link_timeout_seconds,
+            max_bytes=s.link_max_bytes,
+        )
+
+    def add_page(self, page: Page, *, progress: bool = False) -> tuple[str, BuildReport]:
+        """Store a fetched page below seeds/links/ and build; returns its name below seeds/
+        and the report. A page with the same content as a file already indexed (see the
+        report's duplicates) leaves no new file behind."""
+        with self.store.lock():
+            target, existed = links.store_page(
+                page, seeds_dir=self.settings.seeds_dir, max_chars=self.settings.max_document_chars
+            )
+            rel = links.file_name(page.url)
+            try:
+                report = self.build(progress=progress)
+            except BaseException:
+                if not existed:
+                    target.unlink(missing_ok=True)
+                raise
+            if not existed and rel in dict(report.duplicates):
+                target.unlink(missing_ok=True)
+        return rel, report
+
+    def add_url(self, url: str, *, progress: bool = False) -> tuple[str, BuildReport]:
+        """Fetch a web page and add it (`fetch_link`, then `add_page`)."""
+        return self.add_page(self.fetch_link(url), progress=progress)
+
+    def indexed_as(self, sha256: str) -> str | None:
+        """The file of the current index with these bytes (by the hash its manifest records),
+        or None."""
+        if not self.store.exists():
+            return None
+        files = self.store.read_manifest().get("files", {})
+        return next((rel for rel, f in sorted(files.items()) if f["sha256"] == sha256), None)
 
     def documents(self) -> list[tuple[str, str, int]]:
         """(doc_id, title, number of chunks) of each document in the loaded index."""

@@ -133,6 +133,8 @@ class BuildReport:
     deleted: list[str] = field(default_factory=list)
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    # (file, the file indexed for the same content): not indexed a second time.
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
     chunks_embedded: int = 0
     chunks_total: int = 0
     documents_total: int = 0
@@ -160,6 +162,7 @@ class IndexStatus:
     changed: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, indexed as)
     # Files checked against the manifest's checksums (None: an index from before checksums),
     # and what is wrong with them.
     checked_files: int | None = None

@@ -1,4 +1,4 @@
-"""Admin commands: adding documents by sending files, /reindex and /stats."""
+"""Admin commands: adding documents by sending files or links, /add, /reindex and /stats."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ from qabot.bot.state import (
     user_language,
     working,
 )
-from qabot.errors import IndexLockedError, QabotError
+from qabot.documents import file_sha256
+from qabot.errors import IndexLockedError, LinkError, QabotError
+from qabot.links import link_in
 from qabot.service import QAService
 from qabot.types import BuildReport
 
@@ -128,6 +130,15 @@ async def on_document(update: Update, context: Context) -> None:
                 target.unlink(missing_ok=True)
             await reply(update, text("build_failed", lang, reason=exc))
             return
+    if isinstance(report, str):  # the same bytes are indexed already: nothing was saved
+        await reply(update, text("upload_duplicate", lang, name=name, original=report))
+        return
+    original = dict(report.duplicates).get(target.name)
+    if original is not None:  # a copy of a file not indexed when the upload began
+        if not existed:
+            target.unlink(missing_ok=True)
+        await reply(update, text("upload_duplicate", lang, name=name, original=original))
+        return
     reasons = [reason for file, reason in report.skipped if Path(file).name == target.name]
     if reasons:
         if not existed:  # do not leave an unreadable file behind to be skipped on every build
@@ -140,10 +151,62 @@ async def on_document(update: Update, context: Context) -> None:
     )
 
 
-async def _download_and_add(update: Update, service: QAService, file_name: str) -> BuildReport:
-    """Download the message's document under `file_name`, copy it into seeds/ and build."""
+async def _download_and_add(
+    update: Update, service: QAService, file_name: str
+) -> BuildReport | str:
+    """Download the message's document under `file_name`, copy it into seeds/ and build; or,
+    when a file with the same bytes is indexed already, only that file's name."""
     with tempfile.TemporaryDirectory(prefix="qabot-upload-") as tmp:
         local = Path(tmp) / file_name
         telegram_file = await update.effective_message.document.get_file()
         await telegram_file.download_to_drive(local)
+        original = await asyncio.to_thread(service.indexed_as, file_sha256(local))
+        if original is not None:
+            return original
         return await asyncio.to_thread(service.add_files, [local])
+
+
+async def add_link(update: Update, context: Context) -> None:
+    """/add URL (admins): fetch the web page and index it, with the URL as its source."""
+    if not await _require_admin(update, context):
+        return
+    parts = (update.effective_message.text or "").split()
+    if len(parts) != 2:
+        await reply(update, text("link_usage", user_language(update)))
+        return
+    await _add_page(update, context, parts[1])
+
+
+async def on_link(update: Update, context: Context) -> None:
+    """A private message from an admin that is only a link: add the page, as /add does."""
+    if not await _require_admin(update, context):
+        return
+    await _add_page(update, context, link_in(update.effective_message.text or "") or "")
+
+
+async def _add_page(update: Update, context: Context, url: str) -> None:
+    """Fetch (outside the build lock: a slow site holds up no upload), then store and build."""
+    state = state_of(context)
+    lang = user_language(update)
+    async with working(context, update.effective_chat.id):
+        try:
+            page = await asyncio.to_thread(state.service.fetch_link, url)
+            async with state.build_lock:
+                rel, report = await asyncio.to_thread(state.service.add_page, page)
+        except LinkError as exc:
+            await reply(update, text("link_refused", lang, reason=exc))
+            return
+        except IndexLockedError:
+            await reply(update, text("build_busy", lang))
+            return
+        except QabotError as exc:
+            await reply(update, text("build_failed", lang, reason=exc))
+            return
+    original = dict(report.duplicates).get(rel)
+    if original is None and rel not in report.added and rel not in report.changed:
+        original = rel  # sent before, and the page has not changed since
+    if original is not None:
+        await reply(update, text("link_duplicate", lang, url=url, original=original))
+        return
+    summary = Html(_summary(report, lang))
+    await reply(update, text("link_done", lang, url=url, name=rel, summary=summary))

@@ -32,8 +32,10 @@ from qabot.bot.messages import LANGUAGES, text
 from qabot.bot.ratelimit import QuestionLimiter
 from qabot.bot.sending import PacedSender
 from qabot.bot.state import BotState
+from qabot.bot.watcher import SeedsWatcher
 from qabot.config import Settings
 from qabot.errors import ConfigError, IndexMissingError, QabotError
+from qabot.links import LINK_MESSAGE
 from qabot.service import QAService
 
 log = logging.getLogger("qabot.bot")
@@ -106,6 +108,7 @@ def build_application(settings: Settings, *, service: QAService | None = None) -
         # Telegram's flood limits kept by pacing, 429s waited out, transient errors retried.
         .rate_limiter(PacedSender(before_send=inbox.mark_sending, after_send=inbox.mark_sent))
         .post_init(on_startup)
+        .post_stop(on_stop)
         .build()
     )
     application.bot_data["qabot"] = BotState(
@@ -129,10 +132,15 @@ def add_handlers(application: Application) -> None:
         ("ask", handlers.ask_command),
         ("sources", handlers.sources),
         ("reindex", admin.reindex),
+        ("add", admin.add_link),
         ("stats", admin.stats),
     ):
         application.add_handler(CommandHandler(name, callback, filters=new))
     text_only = new & filters.TEXT & ~filters.COMMAND
+    # An admin's message that is only a link adds the page; from anyone else it is a question.
+    admins = filters.User(user_id=application.bot_data["qabot"].access.admins)
+    link = filters.Regex(LINK_MESSAGE)
+    application.add_handler(MessageHandler(private & text_only & admins & link, admin.on_link))
     application.add_handler(MessageHandler(private & text_only, handlers.ask_private))
     application.add_handler(MessageHandler(groups & text_only, handlers.ask_group))
     application.add_handler(MessageHandler(new & private & filters.Document.ALL, admin.on_document))
@@ -164,7 +172,17 @@ async def on_startup(application: Application) -> None:
     except QabotError as exc:
         log.warning("the index could not be loaded yet: %s", exc)
     await replay(application)
+    if state.settings.watch_seeds:
+        watcher = application.bot_data["qabot_watcher"] = SeedsWatcher(state)
+        watcher.start()
     log.info("bot @%s is running", application.bot.username)
+
+
+async def on_stop(application: Application) -> None:
+    """Stop watching the documents folder."""
+    watcher = application.bot_data.pop("qabot_watcher", None)
+    if watcher is not None:
+        await watcher.stop()
 
 
 def _warm_up(service: QAService) -> None:

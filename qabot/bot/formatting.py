@@ -158,8 +158,16 @@ def answer_blocks(hit: Hit, lang: str) -> list[Block]:
     if hit.span:
         blocks.append(Block(hit.span, "b", _label("answer_label", lang)))
     blocks.append(Block(hit.chunk.text, "blockquote", bold=hit.sentence))
-    blocks.append(Block(hit.chunk.title or hit.chunk.source, "i", _label("source_label", lang)))
+    blocks.append(Block(_source_name(hit), "i", _label("source_label", lang)))
     return blocks
+
+
+def _source_name(hit: Hit) -> str:
+    """The document's title; for a page added by its link, with the URL it came from."""
+    name = hit.chunk.title or hit.chunk.source
+    if hit.chunk.source.startswith(("http://", "https://")) and hit.chunk.source != name:
+        name = f"{name} ({hit.chunk.source})"
+    return name
 
 
 def more_blocks(hits: list[Hit], lang: str) -> list[Block]:

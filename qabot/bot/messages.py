@@ -40,7 +40,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "/start – what I know, with examples\n\n"
         "Under each answer: <b>More results</b> shows the next passages, <b>Source</b> the "
         "text around the answer.\n"
-        "Admins: send a file (txt, md, html, pdf, docx, jsonl) to add it; /reindex, /stats.",
+        "Admins: send a file (txt, md, html, pdf, docx, jsonl) to add it, or a web page's "
+        "link (or <code>/add URL</code>) to add the page; the same content is indexed once. "
+        "Files put in the documents folder are indexed by themselves. /reindex, /stats.",
         "uk": "Надішліть запитання, і я відповім реченням, що на нього відповідає, його "
         "фрагментом і документом, з якого він узятий.\n\n"
         "/ask <i>запитання</i> – запитати (потрібно в групах)\n"
@@ -48,8 +50,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "/start – що я знаю, з прикладами\n\n"
         "Під кожною відповіддю: <b>Ще результати</b> показує наступні фрагменти, "
         "<b>Джерело</b> – текст навколо відповіді.\n"
-        "Адміністратори: надішліть файл (txt, md, html, pdf, docx, jsonl), щоб додати його; "
-        "/reindex, /stats.",
+        "Адміністратори: надішліть файл (txt, md, html, pdf, docx, jsonl), щоб додати його, "
+        "або посилання на вебсторінку (чи <code>/add URL</code>), щоб додати сторінку; той "
+        "самий вміст індексується один раз. Файли, покладені в теку документів, індексуються "
+        "самі. /reindex, /stats.",
     },
     "not_found": {
         "en": "I found nothing about that in the documents.",
@@ -140,6 +144,29 @@ TEXTS: dict[str, dict[str, str]] = {
     "upload_done": {
         "en": "Saved as “{name}”. {summary}",
         "uk": "Збережено як «{name}». {summary}",
+    },
+    "upload_duplicate": {
+        "en": "“{name}” is already indexed as “{original}” (the same content), so it was not "
+        "added again.",
+        "uk": "«{name}» уже є в індексі як «{original}» (той самий вміст), тож повторно не додано.",
+    },
+    "link_usage": {
+        "en": "Send the page's address after the command: "
+        "<code>/add https://example.com/page</code> (or just send me the link).",
+        "uk": "Напишіть адресу сторінки після команди: "
+        "<code>/add https://example.com/page</code> (або просто надішліть посилання).",
+    },
+    "link_refused": {
+        "en": "I could not add that page: {reason}",
+        "uk": "Не вдалося додати цю сторінку: {reason}",
+    },
+    "link_done": {
+        "en": "Added {url} as “{name}”. {summary}",
+        "uk": "Додано {url} як «{name}». {summary}",
+    },
+    "link_duplicate": {
+        "en": "{url} is already indexed as “{original}” (the same content).",
+        "uk": "{url} уже є в індексі як «{original}» (той самий вміст).",
     },
     "build_summary": {
         "en": "Index: {added} added, {changed} changed, {deleted} deleted, {unchanged} "

@@ -43,6 +43,8 @@ def make_settings(tmp_path: Path, server: BotApiServer, **overrides: object) -> 
         "index_dir": tmp_path / "index",
         "embedder": "hashing",
         "score_threshold": 0.1,  # bag-of-words cosines run lower than a real model's
+        # Off unless a test watches: a watched build would race the builds tests make.
+        "watch_seeds": False,
     }
     values.update(overrides)
     return get_settings(**values)
@@ -75,6 +77,8 @@ async def running_bot(
         finally:
             await app.updater.stop()
             await app.stop()
+            if app.post_stop:  # as run_polling does
+                await app.post_stop(app)
 
 
 def tally_chat(server: BotApiServer, chat_id: int, asked: int) -> tuple[int, int, bool]:
