@@ -258,7 +258,7 @@ def _keep_unanswered(service, answer: Answer) -> None:
             store.missed(answer.question, chat_id=None, user_id=None, via="cli")
         finally:
             store.close()
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, OSError, QabotError) as exc:  # a damaged store: FeedbackStoreError
         logging.getLogger("qabot").warning("the unanswered question was not kept: %s", exc)
 
 

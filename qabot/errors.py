@@ -52,3 +52,9 @@ class ModelLoadError(QabotError):
 class IndexWriteError(QabotError):
     """The index (or seeds) folder cannot be written: a full disk, no permission, a read-only
     file system. Seen by whoever builds; the previous index stays usable."""
+
+
+class FeedbackStoreError(QabotError):
+    """The feedback file (``<index>/bot/feedback.sqlite3``) cannot be opened: damaged, or not
+    an SQLite file. Seen by whoever starts the bot or runs `qabot report`; the message names the
+    file to move away (a new one is started then)."""

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from qabot.errors import FeedbackStoreError
+
 # Answers nobody voted on are forgotten after this long (their buttons then say "expired");
 # votes and misses are kept a year, far longer than any report looks back.
 KEEP_UNVOTED_SECONDS = 90 * 24 * 3600
@@ -92,10 +94,17 @@ class FeedbackStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # each commit is fsynced
-        self._db.execute("PRAGMA busy_timeout=5000")  # the CLI and the bot may write at once
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db.execute("PRAGMA busy_timeout=5000")  # the CLI and the bot may write at once
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # each commit is fsynced
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise FeedbackStoreError(
+                f"{path} cannot be read as the feedback store ({exc}): move it away, and a new "
+                "one is started (the votes and unanswered questions in it are not read)"
+            ) from None
 
     @classmethod
     def open(cls, index_dir: Path) -> FeedbackStore:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+from qabot.errors import FeedbackStoreError
 from qabot.feedback import KEEP_UNVOTED_SECONDS, FeedbackStore, feedback_path
 from qabot.unanswered import group_questions, question_key, report
 
@@ -107,3 +110,20 @@ def test_near_duplicates_are_grouped_by_their_index_terms(tmp_path):
     assert report(tmp_path, days=1, limit=5, now=1000.0 + 2 * 86400) == []
     assert report(tmp_path / "nowhere", days=1, limit=5) == []
     assert not (tmp_path / "nowhere").exists()  # a report creates nothing
+
+
+def test_the_cli_report_path_does_not_import_telegram():
+    code = (
+        "import sys, qabot.cli, qabot.report_cli, qabot.unanswered, qabot.feedback\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'telegram'], 'telegram'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_damaged_store_is_refused_with_the_fix(tmp_path):
+    path = feedback_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a database at all, just some bytes" * 100)
+    with pytest.raises(FeedbackStoreError, match="move it away"):
+        report(tmp_path, days=1, limit=5)

@@ -41,7 +41,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "/sources – the documents I know\n"
         "/start – what I know, with examples\n\n"
         "Under each answer: <b>More results</b> shows the next passages, <b>Source</b> the "
-        "text around the answer, and 👍 / 👎 tell the admins whether it helped (tap again to "
+        "text around the answer, and 👍 / 👎 tell the admins whether it helped (tap the other to "
         "change your vote).\n"
         "{edits}In a forum group I answer in the question's topic.\n"
         "Admins: send a file (txt, md, html, pdf, docx, jsonl) to add it; /reindex, /stats, "
@@ -53,7 +53,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "/start – що я знаю, з прикладами\n\n"
         "Під кожною відповіддю: <b>Ще результати</b> показує наступні фрагменти, "
         "<b>Джерело</b> – текст навколо відповіді, а 👍 / 👎 кажуть адміністраторам, чи вона "
-        "допомогла (натисніть ще раз, щоб змінити оцінку).\n"
+        "допомогла (натисніть іншу, щоб змінити оцінку).\n"
         "{edits}У групі з темами я відповідаю в темі запитання.\n"
         "Адміністратори: надішліть файл (txt, md, html, pdf, docx, jsonl), щоб додати його; "
         "/reindex, /stats, /unanswered (запитання, на які документи не відповіли).",
