@@ -64,6 +64,8 @@ async def test_an_edited_question_gets_its_answer_edited_in_place(tmp_path, serv
         await asyncio.sleep(0.4)
         assert server.bot_messages(group["id"], after=answer["message_id"]) == []
     assert all(c.status == 200 for c in server.calls), [c.description for c in server.calls]
+    edits = server.calls_of("editMessageText")  # link previews stay off in edited answers too
+    assert edits and all(c.params["link_preview_options"] == {"is_disabled": True} for c in edits)
 
 
 async def test_an_answer_that_cannot_be_edited_is_replaced_by_a_reply(tmp_path, server):
