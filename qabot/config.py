@@ -132,6 +132,14 @@ class Settings(BaseSettings):
     # A question from before a restart answered more than this many seconds after it arrived
     # is answered with "sorry for the delay" first.
     late_notice_seconds: float = Field(120.0, ge=0)
+    # A question edited within this many seconds of being sent is answered again (the earlier
+    # answer is edited in place when it was one message); 0: edits are ignored.
+    edit_window_seconds: float = Field(300.0, ge=0)
+
+    # What the documents lack (/unanswered, `qabot report`): how many days back to look.
+    unanswered_days: float = Field(30.0, gt=0)
+    # `qabot ask` and `qabot chat` keep their "not found" questions for the report too.
+    keep_cli_unanswered: bool = True
     webhook_url: str = ""
     webhook_secret: SecretStr = SecretStr("")
     webhook_listen: str = "0.0.0.0"

@@ -57,3 +57,9 @@ class IndexWriteError(QabotError):
 class LinkError(QabotError):
     """A link cannot be added: not http(s), an address that is not public, not a web page, too
     large, or the site did not answer. Seen by whoever sent the link; the message says why."""
+
+
+class FeedbackStoreError(QabotError):
+    """The feedback file (``<index>/bot/feedback.sqlite3``) cannot be opened: damaged, or not
+    an SQLite file. Seen by whoever starts the bot or runs `qabot report`; the message names the
+    file to move away (a new one is started then)."""

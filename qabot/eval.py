@@ -38,10 +38,10 @@ import numpy as np
 from qabot.config import Settings
 from qabot.dates import parse_date
 from qabot.errors import QabotError
-from qabot.indexer import DATES_MANIFEST_KEY
+from qabot.plurals import english
 from qabot.question import search_text
 from qabot.retrieval import builds_sentence_vectors, chunk_tokens
-from qabot.store import FORMAT_VERSION
+from qabot.store import DATES_MANIFEST_KEY, FORMAT_VERSION
 
 HIT_AT = (1, 5, 10)
 CORPUS = "corpus.jsonl"
@@ -378,11 +378,12 @@ def format_report(report: dict) -> str:
     """The human-readable summary `qabot eval` prints."""
     b = report["index"]
     lines = [
-        f"{report['dataset']}: {report['questions']} questions · {report['model_id']} · "
+        f"{report['dataset']}: {english(report['questions'], 'question')} · {report['model_id']} · "
         f"mode {report['mode']} · k {report['k']} · threshold {report['threshold']:.2f} · "
         f"chunks {report['chunk_tokens']} tokens / overlap {report['chunk_overlap']}"
         + (" · sentence vectors" if report.get("sentence_vectors") else ""),
-        f"  index     {b['documents']} documents, {b['chunks']} chunks, built in {b['seconds']}s "
+        f"  index     {english(b['documents'], 'document')}, {english(b['chunks'], 'chunk')}, "
+        f"built in {b['seconds']}s "
         f"({b['docs_per_s']} docs/s, {b['chunks_per_s']} chunks/s)"
         + (" [cached]" if b.get("cached") else ""),
         "  documents hit@1 {hit@1:.3f}  hit@5 {hit@5:.3f}  hit@10 {hit@10:.3f}  "
@@ -403,7 +404,7 @@ def format_report(report: dict) -> str:
     oos = report.get("out_of_scope")
     if oos:
         lines.append(
-            f"  out of scope ({oos['dataset']}, {oos['questions']} questions): false answers "
+            f"  out of scope ({oos['dataset']}, {english(oos['questions'], 'question')}): false answers "
             f"{oos['false_answer_rate']:.3f}"
         )
     lat = report["latency_ms"]

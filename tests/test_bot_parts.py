@@ -180,7 +180,8 @@ def test_every_fixed_reply_exists_in_both_languages_and_is_valid_html():
     values = dict.fromkeys(
         ("documents", "chunks", "examples", "title", "length", "limit", "seconds", "user_id",
          "name", "mb", "reason", "summary", "added", "changed", "deleted", "unchanged",
-         "size", "model", "uptime", "answered", "rank", "count", "original", "url"),
+         "size", "model", "uptime", "answered", "rank", "count", "original", "url", "edits",
+         "minutes", "vote", "days", "question", "times", "not_found", "downvoted", "variants"),
         "<&>",
     )  # fmt: skip
     for key, variants in TEXTS.items():

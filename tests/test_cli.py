@@ -245,3 +245,25 @@ def test_a_model_that_cannot_load_is_one_line(env, monkeypatch, setting, feature
     assert line.startswith(f"Error: QABOT_{setting}=no-such-org/no-such-model could not be loaded")
     assert line.endswith(f"unset it to turn the {feature} off)")
     assert "Traceback" not in result.output
+
+
+def test_not_found_questions_are_kept_for_qabot_report(env, monkeypatch):
+    assert "No unanswered questions in the last 30 days." in _run("report").stdout
+    for question in ("Do zebras dance on Mars?", "do ZEBRAS dance on mars", "Sourdough bread?"):
+        assert _run("ask", question).exit_code == 0
+    result = _run("report", "--json")
+    assert result.exit_code == 0, result.output
+    [group] = json.loads(result.stdout)["groups"]  # the bread question was answered
+    assert (group["count"], group["not_found"], group["downvoted"]) == (2, 2, 0)
+    assert group["variants"] and group["last"].endswith("Z")
+    text = _run("report", "--days", "1").stdout
+    assert "in the last 1 day (" in text and "2x  do ZEBRAS dance on mars" in text
+    monkeypatch.setenv("QABOT_KEEP_CLI_UNANSWERED", "false")
+    _run("ask", "Do zebras dance on Mars?")
+    assert json.loads(_run("report", "--json").stdout)["groups"][0]["count"] == 2
+
+
+def test_counts_are_singular_for_one(env):
+    Path(os.environ["QABOT_SEEDS_DIR"], "cats.txt").unlink()
+    result = _run("index", "build")
+    assert "; 1 document, 1 chunk (1 embedded)" in result.output, result.output

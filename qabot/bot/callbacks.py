@@ -1,4 +1,4 @@
-"""The buttons under answers: "More results" and "Source"."""
+"""The buttons under answers: "More results", "Source", and 👍 / 👎 (`votes`)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,35 @@ import contextlib
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from qabot.bot.buttons import ButtonData, index_tag
+from qabot.bot.buttons import VOTES, ButtonData, index_tag
 from qabot.bot.formatting import more_blocks, render_messages, source_blocks
 from qabot.bot.messages import text
-from qabot.bot.state import Context, search, state_of, user_language
+from qabot.bot.state import Context, search, state_of, thread_of, user_language
+from qabot.bot.votes import VOTE_BUTTONS, on_vote
 
 
-def answer_keyboard(lang: str, tag: str, qid: str, *, more: bool) -> InlineKeyboardMarkup:
-    """The buttons under an answer: "More results" (when there is more) and "Source"."""
+def answer_keyboard(
+    lang: str, tag: str, qid: str, *, more: bool, feedback: str | None = None
+) -> InlineKeyboardMarkup:
+    """The buttons under an answer: "More results" (when there is more) and "Source"; then 👍
+    and 👎 when the answer has a feedback key."""
     row = []
     if more:
         data = ButtonData("m", tag, qid, 1).encode()
         row.append(InlineKeyboardButton(text("more_button", lang), callback_data=data))
     data = ButtonData("s", tag, qid, 1).encode()
     row.append(InlineKeyboardButton(text("source_button", lang), callback_data=data))
-    return InlineKeyboardMarkup([row])
+    rows = [row]
+    if feedback:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    emoji, callback_data=ButtonData(kind, tag, feedback, 1).encode()
+                )
+                for kind, emoji in VOTE_BUTTONS.items()
+            ]
+        )
+    return InlineKeyboardMarkup(rows)
 
 
 # -- presses ----------------------------------------------------------------------------------
@@ -36,6 +50,9 @@ async def on_button(update: Update, context: Context) -> None:
         await query.answer(text("not_allowed", lang, user_id=user.id), show_alert=True)
         return
     data = ButtonData.decode(query.data)
+    if data is not None and data.kind in VOTES:
+        await on_vote(update, context, data)
+        return
     asked = state.questions.recall(data.question_id) if data else None
     if data is None or asked is None:  # not ours, or from before a restart
         await query.answer(text("button_expired", lang), show_alert=True)
@@ -100,7 +117,8 @@ async def _send_following(
     texts: list[str],
     markup: InlineKeyboardMarkup | None = None,
 ) -> None:
-    """Send messages after the one whose button was pressed, replying to it."""
+    """Send messages after the one whose button was pressed, replying to it (in its forum
+    topic, if any)."""
     query = update.callback_query
     chat_id = update.effective_chat.id
     reply_to = query.message.message_id if query.message else None
@@ -108,6 +126,7 @@ async def _send_following(
         await context.bot.send_message(
             chat_id,
             part,
+            message_thread_id=thread_of(query.message),
             reply_to_message_id=reply_to if i == 0 else None,
             allow_sending_without_reply=True,
             reply_markup=markup if i == len(texts) - 1 else None,

@@ -18,7 +18,8 @@ from telegram.error import TelegramError
 from qabot.bot.buttons import index_tag
 from qabot.bot.callbacks import answer_keyboard
 from qabot.bot.formatting import Block, answer_blocks, escape, render_messages
-from qabot.bot.messages import Html, plain, text
+from qabot.bot.messages import Html, count, plain, text
+from qabot.bot.replies import answer_or_edit, earlier_answer, keep_unanswered, shown
 from qabot.bot.sending import MaybeDelivered
 from qabot.bot.state import (
     Context,
@@ -27,10 +28,12 @@ from qabot.bot.state import (
     reply,
     search,
     state_of,
+    thread_of,
     user_language,
     working,
 )
 from qabot.errors import IndexMissingError, QuestionError
+from qabot.question import english_only, needs_english
 from qabot.service import QAService
 
 log = logging.getLogger("qabot.bot")
@@ -39,11 +42,15 @@ log = logging.getLogger("qabot.bot")
 # -- questions ---------------------------------------------------------------------------------
 async def ask_private(update: Update, context: Context) -> None:
     """In a private chat every text message is a question."""
+    if too_late_to_edit(update, context):
+        return
     await answer(update, context, update.effective_message.text or "")
 
 
 async def ask_group(update: Update, context: Context) -> None:
     """In a group, answer messages that mention the bot or reply to it; ignore the rest."""
+    if too_late_to_edit(update, context):
+        return
     message = update.effective_message
     bot = context.bot
     replied = message.reply_to_message
@@ -59,6 +66,8 @@ async def ask_group(update: Update, context: Context) -> None:
 
 async def ask_command(update: Update, context: Context) -> None:
     """/ask question: works everywhere, and is how groups ask."""
+    if too_late_to_edit(update, context):
+        return
     parts = (update.effective_message.text or "").split(maxsplit=1)
     question = parts[1] if len(parts) > 1 else ""
     if not question.strip():
@@ -70,14 +79,31 @@ async def ask_command(update: Update, context: Context) -> None:
     await answer(update, context, question)
 
 
+def too_late_to_edit(update: Update, context: Context) -> bool:
+    """An edited message is a question again only within QABOT_EDIT_WINDOW_SECONDS of being
+    sent. Measured on Telegram's own dates, so a replayed edit is judged as it was then."""
+    message = update.edited_message
+    if message is None:
+        return False
+    window = state_of(context).settings.edit_window_seconds
+    if message.edit_date is None or (message.edit_date - message.date).total_seconds() > window:
+        log.debug("edit %s is outside the edit window; ignored", update.update_id)
+        return True
+    return False
+
+
 async def answer(update: Update, context: Context, question: str) -> None:
-    """Check, search, and reply with the answer and its buttons."""
+    """Check, search, and reply with the answer and its buttons (an edited question: in place
+    of the earlier answer, see `replies`)."""
     state = state_of(context)
     lang = user_language(update)
     if not await refuse_unless_allowed(update, state, lang):
         return
     user, chat = update.effective_user, update.effective_chat
     normalized = " ".join(question.split())
+    earlier = await earlier_answer(update, state)
+    if earlier is not None and earlier.question == normalized:
+        return  # an edit that left the question as it was (its formatting, say)
     if not normalized:
         await reply(update, text("empty_question", lang))
         return
@@ -87,12 +113,11 @@ async def answer(update: Update, context: Context, question: str) -> None:
         return
     wait = state.limiter.wait_seconds(user.id)
     if wait:
-        await reply(
-            update, text("rate_limited", lang, limit=state.limiter.per_minute, seconds=wait)
-        )
+        limit = count("question", state.limiter.per_minute, lang)
+        await reply(update, text("rate_limited", lang, limit=limit, seconds=wait))
         return
     await apologise_if_late(update, state, lang)
-    async with working(context, chat.id):
+    async with working(context, chat.id, thread=thread_of(update.effective_message)):
         try:
             # Two hits: the answer, and whether "More results" has anything to show.
             result, version = await asyncio.to_thread(search, state.service, normalized, 2)
@@ -104,12 +129,23 @@ async def answer(update: Update, context: Context, question: str) -> None:
             return
         state.answered += 1
         if not result.found:
-            await reply(update, text("not_found", lang))
+            await keep_unanswered(state, normalized, chat_id=chat.id, user_id=user.id)
+            s = state.settings
+            # Searched all the same: BM25 may match Cyrillic words in the documents.
+            key = (
+                "english_only"
+                if needs_english(normalized, embedder=s.embedder, model=s.model)
+                else "not_found"
+            )
+            await answer_or_edit(update, context, [text(key, lang)], question=normalized)
             return
         tag = index_tag(version)
         qid = state.questions.remember(normalized, tag)
-        markup = answer_keyboard(lang, tag, qid, more=len(result.hits) > 1)
-        await reply(update, render_messages(answer_blocks(result.hits[0], lang)), markup)
+        hit = result.hits[0]
+        key = await shown(state, normalized, hit, chat_id=chat.id, user_id=user.id)
+        markup = answer_keyboard(lang, tag, qid, more=len(result.hits) > 1, feedback=key)
+        texts = render_messages(answer_blocks(hit, lang))
+        await answer_or_edit(update, context, texts, markup, question=normalized)
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -125,9 +161,22 @@ async def start(update: Update, context: Context) -> None:
         return
     examples = "\n".join(text("example", lang, title=title) for _doc_id, title, _n in docs[:3])
     chunks = sum(n for _doc_id, _title, n in docs)
-    await reply(
-        update, text("start", lang, documents=len(docs), chunks=chunks, examples=Html(examples))
-    )
+    documents = count("document", len(docs), lang)
+    passages = count("passage", chunks, lang)
+    welcome = text("start", lang, documents=documents, chunks=passages, examples=Html(examples))
+    await reply(update, welcome + _admin_notes(update, state, lang))
+
+
+def _admin_notes(update: Update, state, lang: str) -> str:
+    """What an admin should know at /start and /help: an English-only model cannot serve
+    Ukrainian and Russian questions."""
+    s = state.settings
+    user = update.effective_user
+    if state.access.is_admin(user.id if user else None) and english_only(
+        embedder=s.embedder, model=s.model
+    ):
+        return "\n\n" + text("admin_multilingual", lang)
+    return ""
 
 
 async def _documents(service: QAService) -> list[tuple[str, str, int]]:
@@ -144,8 +193,12 @@ async def _documents(service: QAService) -> list[tuple[str, str, int]]:
 
 
 async def help_command(update: Update, context: Context) -> None:
-    """/help: how to ask, the buttons, and the admin commands."""
-    await reply(update, text("help", user_language(update)))
+    """/help: how to ask, the buttons, edits, topics, and the admin commands."""
+    state = state_of(context)
+    lang = user_language(update)
+    window = state.settings.edit_window_seconds
+    edits = text("help_edits", lang, minutes=f"{window / 60:g}") if window else ""
+    await reply(update, text("help", lang, edits=Html(edits)) + _admin_notes(update, state, lang))
 
 
 async def sources(update: Update, context: Context) -> None:
@@ -160,7 +213,8 @@ async def sources(update: Update, context: Context) -> None:
         return
     heading = text("sources_heading", lang, count=len(docs))
     lines = "\n".join(
-        plain("sources_line", lang, title=title or doc_id, chunks=n) for doc_id, title, n in docs
+        plain("sources_line", lang, title=title or doc_id, chunks=count("passage", n, lang))
+        for doc_id, title, n in docs
     )
     await reply(update, render_messages([Block(lines, prefix=heading + "\n")]))
 
@@ -177,8 +231,8 @@ async def not_text(update: Update, context: Context) -> None:
 
 
 async def ignore(update: Update, context: Context) -> None:
-    """Edited messages and channel posts are ignored on purpose: an edit is not a new question,
-    and a channel has no one to answer."""
+    """Channel posts are ignored on purpose (a channel has no one to answer), and so are edits
+    that are no question (a sticker's caption, another command)."""
     log.debug("ignored update %s", update.update_id)
 
 
@@ -196,4 +250,8 @@ async def on_error(update: object, context: Context) -> None:
         with contextlib.suppress(TelegramError):
             await update.callback_query.answer()
     with contextlib.suppress(TelegramError):
-        await context.bot.send_message(update.effective_chat.id, text("error", lang))
+        await context.bot.send_message(
+            update.effective_chat.id,
+            text("error", lang),
+            message_thread_id=thread_of(update.effective_message),
+        )

@@ -46,7 +46,25 @@ CREATE TABLE IF NOT EXISTS updates (
     done      REAL               -- when it was handled; NULL while pending
 );
 CREATE INDEX IF NOT EXISTS pending ON updates (done, update_id);
+-- What the bot answered to each question message, so an edited question can have its answer
+-- edited in place (`QABOT_EDIT_WINDOW_SECONDS`).
+CREATE TABLE IF NOT EXISTS replies (
+    chat_id    INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    question   TEXT NOT NULL,
+    sent       TEXT NOT NULL,     -- the bot's message ids, space-separated, in order
+    at         REAL NOT NULL,
+    PRIMARY KEY (chat_id, message_id)
+);
 """
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot sent in answer to one message: the question it read and its message ids."""
+
+    question: str
+    message_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -136,13 +154,37 @@ class Journal:
         return [Pending(*row) for row in rows]
 
     def prune(self) -> int:
-        """Forget updates handled more than `KEEP_DONE_SECONDS` ago; returns how many."""
+        """Forget updates handled, and replies sent, more than `KEEP_DONE_SECONDS` ago; returns
+        how many updates."""
         with self._lock:
+            cutoff = self._clock() - KEEP_DONE_SECONDS
             cursor = self._db.execute(
-                "DELETE FROM updates WHERE done IS NOT NULL AND done < ?",
-                (self._clock() - KEEP_DONE_SECONDS,),
+                "DELETE FROM updates WHERE done IS NOT NULL AND done < ?", (cutoff,)
             )
+            self._db.execute("DELETE FROM replies WHERE at < ?", (cutoff,))
             return cursor.rowcount
+
+    def replied(
+        self, chat_id: int, message_id: int, *, question: str, message_ids: list[int]
+    ) -> None:
+        """Remember the messages sent in answer to a question (replacing an earlier answer's)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO replies (chat_id, message_id, question, sent, at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (chat_id, message_id, question, " ".join(map(str, message_ids)), self._clock()),
+            )
+
+    def reply_to(self, chat_id: int, message_id: int) -> Reply | None:
+        """What the bot last sent in answer to this message, if anything."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT question, sent FROM replies WHERE chat_id = ? AND message_id = ?",
+                (chat_id, message_id),
+            ).fetchone()
+        if row is None:
+            return None
+        return Reply(row[0], tuple(int(i) for i in row[1].split()))
 
     def counts(self) -> tuple[int, int]:
         """(pending, done) rows."""

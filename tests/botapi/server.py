@@ -3,13 +3,14 @@
 It implements what qabot's bot calls (getMe, getUpdates with offset and long-poll timeout,
 sendMessage, editMessageText, editMessageReplyMarkup, answerCallbackQuery, sendChatAction,
 setMyCommands, getFile and the file download, setWebhook/deleteWebhook/getWebhookInfo,
-sendDocument) and validates requests the way Telegram does: 4096 UTF-16 units per message after
+sendDocument) and validates requests the way Telegram does (forum topics: `message_thread_id`
+must name a topic of a forum chat): 4096 UTF-16 units per message after
 HTML parsing, HTML entity errors as 400 "can't parse entities", callback data of 1-64 bytes, a
 20 MB download limit, and 429 with ``retry_after`` when a test asks for it (`fail_next`).
 It can also answer a request with a fault (`fault_next`: 500, 502, a dropped connection, a late
 answer) and enforce Telegram's flood limits (``flood_limits=True``; see `faults`).
 
-Tests play the users: `send_text`, `send_document`, `press` and friends build updates the way
+Tests play the users: `send_text`, `send_document`, `press`, `edit_text` and friends build updates the way
 Telegram clients would (a ``bot_command`` entity for ``/cmd``, ``mention`` entities for
 ``@name``) and hand them to the bot by long poll, or by POST when a webhook is set. Everything the
 bot sends is recorded (`calls`, `bot_messages`) and can be awaited (`replies`, `wait_call`).
@@ -40,7 +41,9 @@ _JSON_PARAMS = {
     "reply_markup", "commands", "allowed_updates", "entities", "reply_parameters",
     "link_preview_options", "scope", "caption_entities",
 }  # fmt: skip
-_INT_PARAMS = {"chat_id", "message_id", "offset", "limit", "timeout", "max_connections"}
+_INT_PARAMS = {
+    "chat_id", "message_id", "offset", "limit", "timeout", "max_connections", "message_thread_id",
+}  # fmt: skip
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 _MENTION = re.compile(r"@[A-Za-z0-9_]{5,32}")
 
@@ -129,6 +132,7 @@ class BotApiServer:
         self._message_ids: dict[int, itertools.count] = {}
         self._messages: dict[tuple[int, int], dict] = {}  # (chat_id, message_id) -> message
         self._chats: dict[int, dict] = {}
+        self._topics: dict[int, set[int]] = {}  # forum chat id -> its topics' thread ids
         self._files: dict[str, tuple[str, bytes | None, int]] = {}  # id -> (path, data, size)
         self._file_ids = itertools.count(1)
         self._callbacks: dict[str, bool] = {}  # query id -> answered
@@ -203,6 +207,36 @@ class BotApiServer:
         self._chats[chat_id] = chat
         return chat
 
+    def forum_chat(self, chat_id: int, title: str = "Test forum") -> dict:
+        """A supergroup with topics enabled (``is_forum``)."""
+        chat = {"id": chat_id, "type": "supergroup", "title": title, "is_forum": True}
+        self._chats[chat_id] = chat
+        self._topics.setdefault(chat_id, set())
+        return chat
+
+    def create_topic(self, chat: dict, name: str, creator: TelegramUser) -> int:
+        """A forum topic, as Telegram makes one: its thread id is the message id of the service
+        message announcing it."""
+        msg = self._new_message(
+            chat,
+            creator.as_dict(),
+            forum_topic_created={"name": name, "icon_color": 7322096},
+            is_topic_message=True,
+        )
+        msg["message_thread_id"] = msg["message_id"]
+        self._topics[chat["id"]].add(msg["message_id"])
+        return msg["message_id"]
+
+    def _thread(self, chat: dict, params: dict) -> dict:
+        """The fields a message sent with `message_thread_id` gets; without one, a message in a
+        forum goes to its General topic (no thread fields)."""
+        thread = params.get("message_thread_id")
+        if thread is None:
+            return {}
+        if thread not in self._topics.get(chat["id"], set()):
+            raise bad_request("message thread not found")
+        return {"message_thread_id": thread, "is_topic_message": True}
+
     def _next_message_id(self, chat_id: int) -> int:
         return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
 
@@ -269,10 +303,14 @@ class BotApiServer:
         chat: dict | None = None,
         reply_to: dict | None = None,
         entities: list[dict] | None = None,
+        thread: int | None = None,
     ) -> dict:
-        """The user sends a text message (private chat unless `chat` is given)."""
+        """The user sends a text message (private chat unless `chat` is given; in forum topic
+        `thread` if given)."""
         chat = chat or self.private_chat(user)
         fields: dict[str, Any] = {"text": text}
+        if thread is not None:
+            fields.update(message_thread_id=thread, is_topic_message=True)
         ents = _entities_for(text) if entities is None else entities
         if ents:
             fields["entities"] = ents
@@ -324,11 +362,23 @@ class BotApiServer:
         await self.push_update({"message": msg})
         return msg
 
-    async def edit_text(self, user: TelegramUser, message: dict, text: str) -> dict:
-        """The user edits a message they sent earlier."""
-        edited = {**message, "text": text, "edit_date": int(time.time())}
+    async def edit_text(
+        self, user: TelegramUser, message: dict, text: str, *, edit_date: int | None = None
+    ) -> dict:
+        """The user edits a message they sent earlier (at `edit_date`, a Unix time: now unless
+        given). Telegram sends the whole message again, with its first ``date``, the new text
+        and entities, and ``edit_date``."""
+        edited = {**message, "text": text, "edit_date": edit_date or int(time.time())}
+        edited.pop("entities", None)
+        if entities := _entities_for(text):
+            edited["entities"] = entities
+        self._messages[(message["chat"]["id"], message["message_id"])] = edited
         await self.push_update({"edited_message": edited})
         return edited
+
+    def delete_message(self, message: dict) -> None:
+        """A user deletes a message (in a private chat, a bot's too): editing it fails after."""
+        self._messages.pop((message["chat"]["id"], message["message_id"]), None)
 
     async def channel_post(self, chat_id: int, text: str) -> dict:
         """A post in a channel the bot was added to."""
@@ -572,7 +622,11 @@ class BotApiServer:
         chat = self._chat(params)
         text = self._visible_text(params)
         self._check_markup(params.get("reply_markup"))
-        fields: dict[str, Any] = {"text": text, "html": params["text"]}
+        fields: dict[str, Any] = {
+            "text": text,
+            "html": params["text"],
+            **self._thread(chat, params),
+        }
         reply = params.get("reply_parameters") or {}
         if reply.get("message_id"):
             target = self._messages.get((chat["id"], reply["message_id"]))
@@ -630,7 +684,7 @@ class BotApiServer:
         return True
 
     async def _api_sendchataction(self, params: dict) -> bool:
-        self._chat(params)
+        self._thread(self._chat(params), params)
         if params.get("action") not in {
             "typing", "upload_photo", "record_video", "upload_video", "record_voice",
             "upload_voice", "upload_document", "choose_sticker", "find_location",

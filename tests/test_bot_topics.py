@@ -1,0 +1,60 @@
+"""Forum supergroups: a question asked in a topic is answered in that topic, and the buttons
+under the answer (More results, Source, 👍/👎) answer there too. Over HTTP to the stand-in."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
+from tests.botapi.server import BotApiServer, TelegramUser
+
+pytestmark = pytest.mark.timeout(60)
+
+ALICE = TelegramUser(1001, "Alice")
+
+
+async def _press(server: BotApiServer, message: dict, button: str) -> dict:
+    query = await server.press(ALICE, message, button)
+    call = await server.wait_call("answerCallbackQuery", lambda p: p["callback_query_id"] == query)
+    return call.params
+
+
+async def test_answers_and_buttons_stay_in_the_questions_topic(tmp_path):
+    async with BotApiServer(TOKEN) as server:
+        settings = make_settings(tmp_path, server, top_k=2, chunk_tokens=48)
+        seed(settings)
+        forum = server.forum_chat(-100800)
+        topic = server.create_topic(forum, "NATO", ALICE)
+        other = server.create_topic(forum, "Chatter", ALICE)
+        async with running_bot(settings, server):
+            asked = await server.send_text(
+                ALICE, f"/ask {SYBIHA_QUESTION}", chat=forum, thread=topic
+            )
+            [answer] = await server.replies(forum["id"], after=asked["message_id"])
+            assert answer["message_thread_id"] == topic and answer["is_topic_message"]
+            assert answer["reply_to_message"]["message_id"] == asked["message_id"]
+
+            await _press(server, answer, "Source")
+            [source] = await server.replies(forum["id"], after=answer["message_id"])
+            assert source["text"].startswith("Source:")
+            await _press(server, answer, "More results")
+            [more] = await server.replies(forum["id"], after=source["message_id"])
+            assert "Result 2" in more["text"]
+            assert (await _press(server, answer, "👍"))["text"] == "Thanks for the feedback!"
+
+            mention = await server.send_text(
+                ALICE, "@qabot_test_bot Zebras dancing Mars?", chat=forum, thread=other
+            )
+            [not_found] = await server.replies(forum["id"], after=mention["message_id"])
+
+            general = await server.send_text(ALICE, f"/ask {SYBIHA_QUESTION}", chat=forum)
+            [in_general] = await server.replies(forum["id"], after=general["message_id"])
+
+    for message in (source, more):
+        assert message["message_thread_id"] == topic
+    assert not_found["message_thread_id"] == other
+    assert "message_thread_id" not in in_general  # the General topic has no thread id
+    # "typing" shows in the topic (later ones may be skipped by pacing: sending.PacedSender)
+    actions = [c.params for c in server.calls_of("sendChatAction")]
+    assert actions[0]["message_thread_id"] == topic
+    assert all(c.status == 200 for c in server.calls), [c.description for c in server.calls]
