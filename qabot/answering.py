@@ -194,38 +194,6 @@ def _plain(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def scored_sentence(
-    question: str,
-    qvec: np.ndarray,
-    chunk: Chunk,
-    embedder: Embedder,
-    lexical: LexicalIndex | None = None,
-    stored: np.ndarray | None = None,
-) -> tuple[tuple[int, int], float]:
-    """The sentence of one chunk that best answers the question, as offsets into chunk.text,
-    and the best sentence's own score (`score_sentences`). The score is also a confidence
-    (`Calibration.sentence`): a question about something the corpus does not hold finds no
-    sentence that says it."""
-    scored = score_sentences(question, qvec, [chunk], embedder, lexical, lambda c: stored)[0]
-    return scored.spans[scored.best()], scored.best_own
-
-
-def best_sentence(
-    question: str,
-    qvec: np.ndarray,
-    chunk: Chunk,
-    embedder: Embedder,
-    lexical: LexicalIndex | None = None,
-    stored: np.ndarray | None = None,
-) -> tuple[int, int]:
-    """Offsets (into chunk.text) of the sentence that best answers the question
-    (`scored_sentence`; a one-sentence chunk is its own answer, with no embedding)."""
-    spans = sentence_spans(chunk)
-    if len(spans) == 1:
-        return spans[0]
-    return scored_sentence(question, qvec, chunk, embedder, lexical, stored)[0]
-
-
 def make_answer(
     *,
     question: str,
