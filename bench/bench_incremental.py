@@ -1,6 +1,6 @@
 """Incremental update: adding one document to an index of 1k, 10k and 100k chunks.
 
-For each size a built index (generated from the corpus, cached under /tmp/qabot-bench) is copied
+For each size a built index (generated from the corpus, cached: `benchlib.CACHE`) is copied
 to a temporary folder and loaded by a `QAService`, as in a running bot; then one new document
 (a .txt file of ~2-3 chunks) is written into seeds/ and `service.build()` is timed, stage by
 stage, `--adds` times with a different document each time. Prints the median total, the part

@@ -1,6 +1,6 @@
 """Peak memory (RSS) and index size on disk, per 10k chunks.
 
-For each index (generated from the corpus, cached under /tmp/qabot-bench) it prints:
+For each index (generated from the corpus, cached: `benchlib.CACHE`) it prints:
 - the size on disk of the live version folder, file by file, and per 10k chunks;
 - a query process (fresh interpreter): RSS with the embedder loaded but no index, then peak RSS
   after loading the index and answering one question; the difference per 10k chunks is what the

@@ -1,6 +1,6 @@
 """One-shot `qabot ask` wall time on a built index: process start to answer printed.
 
-Copies a built index (10k generated chunks by default, cached under /tmp/qabot-bench), runs
+Copies a built index (10k generated chunks by default, cached: `benchlib.CACHE`), runs
 `qabot index build` on the copy as a user would (so whatever the CLI build adds - an ONNX export
 of the query model - is there), then times `qabot ask "<question>"` in fresh processes: until the
 answer's first line reaches stdout, and until the process exits. Median of `--runs` runs, each a

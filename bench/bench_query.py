@@ -1,16 +1,17 @@
 """Warm query latency per retrieval mode through `QAService.ask`, next to one raw query encode.
 
 Answers questions through the real answering path (encode, retrieve, answer sentence) on an
-index of about 10k chunks generated from the corpus with the real model (built once, cached under
-/tmp/qabot-bench). For each mode (dense, lexical, hybrid) a fresh `QAService` loads the index and
+index of about 10k chunks generated from the corpus with the real model (built once, cached in the
+bench cache). For each mode (dense, lexical, hybrid) a fresh `QAService` loads the index and
 its embedder as `qabot chat` and the bot do; then every question is timed twice, alternately: one
 raw `embed_query` with the service's own embedder, and one `ask`. Prints p50/p95 of both, the
 ratio of the p50s (issue 6 target: ask p50 <= 1.5x one raw query encode) and the mean time per
-ask of each stage (encode, dense search, BM25, answer sentence), so whatever dominates shows.
+ask of each stage (`benchlib.query_stage_timer`: encode, dense search, BM25, fusion, the answer
+sentence's scoring), so whatever dominates shows.
 
     .venv/bin/python bench/bench_query.py                      # xquad_en questions, 10k chunks
     .venv/bin/python bench/bench_query.py --chunks 2000 --questions 50
-    .venv/bin/python bench/bench_query.py --profile /tmp/ask.html   # pyinstrument, hybrid mode
+    .venv/bin/python bench/bench_query.py --profile ask.html   # pyinstrument, hybrid mode
 """
 
 from __future__ import annotations
@@ -20,31 +21,6 @@ import time
 from pathlib import Path
 
 import benchlib
-
-
-def query_embedder(service):
-    """What the service embeds questions with (its ONNX export when wired in and present)."""
-    return getattr(service, "query_embedder", None) or service.embedder
-
-
-def stage_timer(service) -> benchlib.StageTimer:
-    import qabot.answering as answering
-    import qabot.lexical as lexical
-    import qabot.retrieval as retrieval
-    import qabot.service as service_mod
-
-    t = benchlib.StageTimer()
-    qemb = query_embedder(service)
-    t.add(qemb, "embed_query", "encode question")
-    t.add(service_mod.QAService, "retrieve", "retrieve")
-    # The retriever holds the bound search method it was made with: wrap that attribute.
-    t.add(service._index().retriever, "dense_search", "  dense search (FAISS)")
-    t.add(lexical.LexicalIndex, "search", "  BM25 search")
-    t.add(retrieval, "_linear", "  fusion")
-    t.add(service_mod.QAService, "answer", "answer (chunks, sentence)")
-    t.add(answering, "split_sentences", "  sentence split")
-    t.add(qemb, "embed_passages", "  embed sentences")
-    return t
 
 
 def main() -> None:
@@ -105,11 +81,11 @@ def main() -> None:
             workdir, embedder=args.embedder, retrieval_mode=mode, **extra, **overrides
         )
         service = QAService(settings)  # its own embedders, as `qabot chat` and the bot load them
-        qemb = query_embedder(service)
+        qemb = service.query_embedder
         for q in warmup:
             service.ask(q)
             qemb.embed_query(q)
-        timer = stage_timer(service)
+        timer = benchlib.query_stage_timer(service)
         profiler = None
         if args.profile and mode == "hybrid" and path == runs[0][1]:
             from pyinstrument import Profiler

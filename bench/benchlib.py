@@ -6,9 +6,9 @@ documents from the sentences of such a corpus, shuffled into new paragraphs, so 
 real text of realistic length and (almost) never repeat; the number of documents is calibrated so
 the index gets about the requested number of chunks with the embedder's own token counts.
 
-Indexes built with the real model take minutes at 10k chunks, so `cached_index` keeps them under
-/tmp/qabot-bench (keyed by corpus, size, seed and model) and benchmarks copy them before changing
-them.
+Indexes built with the real model take minutes at 10k chunks, so `cached_index` keeps them in
+`CACHE` (qabot-bench in the system's temporary folder, or QABOT_BENCH_CACHE; keyed by corpus,
+size, seed and model) and benchmarks copy them before changing them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import os
 import random
 import shutil
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -29,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 # ../shared/data beside the checkout (the evaluation sets; see its README).
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad_en"
-CACHE = Path(os.environ.get("QABOT_BENCH_CACHE", "/tmp/qabot-bench"))
+CACHE = Path(os.environ.get("QABOT_BENCH_CACHE") or Path(tempfile.gettempdir()) / "qabot-bench")
 
 
 def load_avg() -> str:
@@ -218,7 +219,12 @@ def copy_workdir(src: Path, dst: Path) -> Path:
 class StageTimer:
     """Wall seconds spent inside named functions, by wrapping them in their modules for the
     duration of a `with timer.patched():` block. Times are inclusive (a stage that calls
-    another includes it); calls made while the same stage is running are not counted twice."""
+    another includes it); calls made while the same stage is running are not counted twice.
+
+    A stage is timed where its caller looks it up (the module attribute, the class, the
+    instance). `add` refuses a name that is not there: renamed or removed, it would time
+    nothing and the breakdown would quietly say the stage costs 0 ms
+    (tests/test_bench.py runs both stage lists below)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
@@ -228,10 +234,16 @@ class StageTimer:
         self.order: list[str] = []
 
     def add(self, owner: object, attr: str, stage: str) -> None:
-        if hasattr(owner, attr):
-            self._targets.append((owner, attr, stage))
-            if stage not in self.order:
-                self.order.append(stage)
+        if not callable(getattr(owner, attr, None)):
+            name = getattr(owner, "__name__", type(owner).__name__)
+            raise AttributeError(
+                f"{name}.{attr} does not exist (or is not callable), so the stage {stage!r} "
+                "would time nothing: point the stage at what qabot calls now "
+                "(bench/benchlib.py, build_stage_timer / query_stage_timer)"
+            )
+        self._targets.append((owner, attr, stage))
+        if stage not in self.order:
+            self.order.append(stage)
 
     def _wrap(self, fn: Callable, stage: str) -> Callable:
         def wrapper(*args, **kwargs):
@@ -267,9 +279,9 @@ class StageTimer:
 
 
 def build_stage_timer(embedder) -> StageTimer:
-    """A StageTimer over every stage of qabot.indexer.build and the service's reload: whatever
-    the build calls by module attribute is wrapped, so ANN or ONNX steps wired in later show up
-    as soon as they exist under these names."""
+    """A StageTimer over every stage of `QAService.build` (qabot.indexer.build_version and the
+    service's reload), each wrapped where the build looks it up. The ANN stages run only when
+    the index gets an ANN structure (QABOT_VECTOR_INDEX, or auto at large sizes)."""
     import qabot.ann as ann
     import qabot.indexer as indexer
     import qabot.lexical as lexical
@@ -297,6 +309,33 @@ def build_stage_timer(embedder) -> StageTimer:
     t.add(service.QAService, "reload_if_changed", "reload from disk (if another version)")
     t.add(store.IndexStore, "load", "  index load (also inside 'load previous')")
     t.add(service, "_Loaded", "search structures (FAISS, BM25)")
+    return t
+
+
+def query_stage_timer(service) -> StageTimer:
+    """A StageTimer over the stages of `QAService.ask`: encoding the question, retrieval (dense
+    search, the sentence search when the index holds sentence vectors, BM25, fusion) and the
+    answer (the sentences scored: split, term overlap, embedded unless stored)."""
+    import qabot.ann as ann
+    import qabot.answering as answering
+    import qabot.lexical as lexical
+    import qabot.retrieval as retrieval
+    import qabot.service as service_mod
+
+    qemb = service.query_embedder  # the ONNX export when the index has one
+    t = StageTimer()
+    t.add(qemb, "embed_query", "encode question")
+    t.add(service_mod.QAService, "retrieve", "retrieve")
+    # The loaded index's dense search calls ann.search (FAISS, flat or ANN).
+    t.add(ann, "search", "  dense search (FAISS)")
+    t.add(retrieval.Retriever, "_sentence_best", "  sentence search")
+    t.add(lexical.LexicalIndex, "search", "  BM25 search")
+    t.add(retrieval, "_linear", "  fusion")
+    t.add(service_mod.QAService, "answer", "answer (chunks, sentence)")
+    t.add(answering, "score_sentences", "  score sentences")
+    t.add(answering, "sentence_spans", "    sentence split")
+    t.add(answering, "term_overlap", "    term overlap")
+    t.add(qemb, "embed_passages", "    embed sentences")
     return t
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The speed suite of issue 6 at a modest size (~30-40 min on 2 busy cores, most of it building
 # the cached 1k/10k-chunk indexes with the real model the first time; later runs reuse them from
-# /tmp/qabot-bench). One benchmark at a time: they would otherwise time each other.
+# the bench cache). One benchmark at a time: they would otherwise time each other.
 #
 #   bench/run_all.sh                 # from the repository root
 #   bench/run_all.sh > bench.log 2>&1

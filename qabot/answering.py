@@ -65,7 +65,7 @@ CONTEXT_WEIGHT = 0.5
 # passages, not only the first one: the passage ranking weighs a whole passage, and on news
 # several passages of several articles tell the same event, one of them in the sentence that
 # answers. A sentence of a lower passage pays RANK_PENALTY per rank, so a tie stays with the
-# better passage. bench/sweep_answer_news.py, RESULTS-quality section 7.
+# better passage. bench/experiments/sweep_answer_news.py, RESULTS-quality section 7.
 ANSWER_PASSAGES = 3
 RANK_PENALTY = 0.03
 # A line this short is a byline, a dateline or a caption ("CNN —", "USA TODAY"), not an answer;
@@ -75,7 +75,7 @@ MIN_ANSWER_WORDS = 4
 # Of the passages after the first, only this many sentences are scored: those sharing most of
 # the question's terms. Embedding every sentence of three news passages tripled the time of an
 # answer (~20 sentences); on the news dev set and xquad_en the two best by overlap chose the
-# same sentences (bench/sweep_answer_news.py --cascade-only).
+# same sentences (bench/experiments/sweep_answer_news.py --cascade-only).
 OTHER_SENTENCES = 2
 # And of the first passage, the FIRST_SENTENCES sharing most (a 256-token news passage holds ~10):
 # news p50 93 -> 78 ms, the same answers on news and xquad_en (4 cost xquad_en 2 sentences).
@@ -192,38 +192,6 @@ def _restates(sentence: str, asked: set[str]) -> bool:
 
 def _plain(text: str) -> str:
     return " ".join(text.lower().split())
-
-
-def scored_sentence(
-    question: str,
-    qvec: np.ndarray,
-    chunk: Chunk,
-    embedder: Embedder,
-    lexical: LexicalIndex | None = None,
-    stored: np.ndarray | None = None,
-) -> tuple[tuple[int, int], float]:
-    """The sentence of one chunk that best answers the question, as offsets into chunk.text,
-    and the best sentence's own score (`score_sentences`). The score is also a confidence
-    (`Calibration.sentence`): a question about something the corpus does not hold finds no
-    sentence that says it."""
-    scored = score_sentences(question, qvec, [chunk], embedder, lexical, lambda c: stored)[0]
-    return scored.spans[scored.best()], scored.best_own
-
-
-def best_sentence(
-    question: str,
-    qvec: np.ndarray,
-    chunk: Chunk,
-    embedder: Embedder,
-    lexical: LexicalIndex | None = None,
-    stored: np.ndarray | None = None,
-) -> tuple[int, int]:
-    """Offsets (into chunk.text) of the sentence that best answers the question
-    (`scored_sentence`; a one-sentence chunk is its own answer, with no embedding)."""
-    spans = sentence_spans(chunk)
-    if len(spans) == 1:
-        return spans[0]
-    return scored_sentence(question, qvec, chunk, embedder, lexical, stored)[0]
 
 
 def make_answer(

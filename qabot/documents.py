@@ -213,14 +213,6 @@ def printable(text: str) -> str:
     return _PRINT_CONTROL.sub("", _ESCAPES.sub("", text))
 
 
-def iter_documents(scan: Scan) -> Iterator[tuple[FileEntry, list[Document] | DocumentError]]:
-    for entry in scan.files:
-        try:
-            yield entry, read_file(entry)
-        except DocumentError as exc:
-            yield entry, exc
-
-
 def normalize_text(text: str) -> str:
     """One newline convention, no trailing spaces, at most one blank line in a row, no control
     characters, no lone surrogates."""

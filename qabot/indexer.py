@@ -85,20 +85,6 @@ def _load_previous(store: IndexStore, held: IndexData | None = None) -> IndexDat
         return None
 
 
-def build(
-    *,
-    store: IndexStore,
-    embedder: Embedder,
-    options: BuildOptions,
-    full: bool = False,
-    progress: bool = False,
-) -> BuildReport:
-    """Bring the index up to date with the seeds folder. `full` re-embeds everything."""
-    return build_version(
-        store=store, embedder=embedder, options=options, full=full, progress=progress
-    )[0]
-
-
 def build_version(
     *,
     store: IndexStore,

@@ -224,6 +224,12 @@ class QAService:
                 loaded = self._loaded
         return loaded
 
+    def loaded_index(self) -> _Loaded:
+        """The index version in use, loaded on first use: its `data` (documents, chunks,
+        vectors) and its `retriever`. Read-only: for tools that look inside the index
+        (bench/experiments/)."""
+        return self._index()
+
     def reload_if_changed(self) -> bool:
         """Load the index version another process made current, if any. True when swapped."""
         current = self.store.current_version()

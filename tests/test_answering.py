@@ -10,9 +10,8 @@ import pytest
 
 from qabot.answering import (
     OVERLAP_WEIGHT,
-    best_sentence,
     make_answer,
-    scored_sentence,
+    score_sentences,
     term_overlap,
 )
 from qabot.config import Settings
@@ -29,6 +28,29 @@ TEXT = (
 CHUNK = Chunk("d", "Golden Gate", "d.txt", 0, len(TEXT), TEXT)
 
 
+def best_sentence(question: str, chunk: Chunk) -> tuple[int, int]:
+    """The answer sentence `make_answer` shows for one passage, as offsets into chunk.text."""
+    embedder = HashingEmbedder()
+    answer = make_answer(
+        question=question,
+        qvec=embedder.embed_query(question),
+        ranked=[(chunk, 1.0)],
+        confidence=1.0,
+        k=1,
+        threshold=0.0,
+        embedder=embedder,
+    )
+    return answer.hits[0].sentence_start, answer.hits[0].sentence_end
+
+
+def scored_sentence(question: str, chunk: Chunk) -> tuple[tuple[int, int], float]:
+    """The answer sentence of one passage and the best sentence's own score (the not-found
+    confidence's sentence term), as `score_sentences` gives them."""
+    embedder = HashingEmbedder()
+    scored = score_sentences(question, embedder.embed_query(question), [chunk], embedder)[0]
+    return scored.spans[scored.best()], scored.best_own
+
+
 def test_term_overlap_weighs_rare_words_more():
     lexical = LexicalIndex.build([TEXT, "The bridge is long.", "A bridge over water."])
     question = "When did construction of the bridge begin?"
@@ -39,16 +61,14 @@ def test_term_overlap_weighs_rare_words_more():
 
 
 def test_best_sentence_finds_the_one_sharing_the_questions_words():
-    embedder = HashingEmbedder()
     question = "When did construction begin?"
-    start, end = best_sentence(question, embedder.embed_query(question), CHUNK, embedder)
+    start, end = best_sentence(question, CHUNK)
     assert TEXT[start:end] == "Construction began in 1932 and ended in 1937."
 
 
 def test_one_sentence_chunk_is_its_own_answer():
     chunk = Chunk("d", "t", "d.txt", 0, 11, "Just words.")
-    embedder = HashingEmbedder()
-    assert best_sentence("x", embedder.embed_query("x"), chunk, embedder) == (0, 11)
+    assert best_sentence("x", chunk) == (0, 11)
 
 
 def test_a_sentence_that_says_it_gets_the_terms_of_the_sentence_before():
@@ -60,7 +80,7 @@ def test_a_sentence_that_says_it_gets_the_terms_of_the_sentence_before():
     chunk = Chunk("d", "Warsaw Stock Exchange", "d.txt", 0, len(text), text)
     embedder = HashingEmbedder()
     question = "When was the Warsaw stock exchange re-established?"
-    (start, end), score = scored_sentence(question, embedder.embed_query(question), chunk, embedder)
+    (start, end), score = scored_sentence(question, chunk)
     assert text[start:end] == "It was re-established in April 1991."
     # The score (the not-found confidence) is still the best sentence's own, context aside.
     first = "The Warsaw stock exchange first opened in 1817."
@@ -77,9 +97,8 @@ def test_a_sentence_holding_the_terms_itself_beats_the_one_after_it():
         "Construction of the bridge began in 1932. Did it begin when the river froze, people asked."
     )
     chunk = Chunk("d", "", "d.txt", 0, len(text), text)
-    embedder = HashingEmbedder()
     question = "When did construction of the bridge begin?"
-    start, end = best_sentence(question, embedder.embed_query(question), chunk, embedder)
+    start, end = best_sentence(question, chunk)
     assert text[start:end] == "Construction of the bridge began in 1932."
 
 
@@ -107,7 +126,7 @@ def test_the_answer_sentences_score_adds_to_the_confidence():
     embedder = HashingEmbedder()
     question = "When did construction begin?"
     qvec = embedder.embed_query(question)
-    span, score = scored_sentence(question, qvec, CHUNK, embedder)
+    span, score = scored_sentence(question, CHUNK)
     assert TEXT[span[0] : span[1]] == "Construction began in 1932 and ended in 1937."
     answer = make_answer(
         question=question,

@@ -7,9 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from qabot.indexer import BuildOptions, build
 from qabot.lexical import ANALYZER, FOLDER, LexicalIndex, analyze
-from qabot.store import IndexStore
 from tests.conftest import write
 
 TEXTS = [
@@ -149,17 +147,22 @@ def test_load_refuses_another_analyzer(tmp_path):
     assert LexicalIndex.load(tmp_path / "bm25") is None
 
 
-def test_each_build_writes_bm25_into_its_version(settings, seeds):
-    from qabot.embedders.hashing import HashingEmbedder
+def _service(settings):
+    """A service building 64-token chunks without overlap with the hashing embedder."""
+    from qabot.service import QAService
 
-    store = IndexStore(settings.index_dir)
-    options = BuildOptions(seeds_dir=seeds, chunk_tokens=64, chunk_overlap=0)
+    return QAService(settings.model_copy(update={"chunk_tokens": 64, "chunk_overlap": 0}))
+
+
+def test_each_build_writes_bm25_into_its_version(settings, seeds):
+    service = _service(settings)
+    store = service.store
     write(seeds / "a.txt", "Zebras live in Africa. They have stripes.")
-    build(store=store, embedder=HashingEmbedder(), options=options)
+    service.build()
     first = store.current_version()
     assert (settings.index_dir / first / FOLDER / "qabot.json").is_file()
     write(seeds / "b.txt", "Penguins live in Antarctica and cannot fly.")
-    build(store=store, embedder=HashingEmbedder(), options=options)
+    service.build()
     data = store.load()
     assert data.version != first
     assert data.lexical is not None and data.lexical.n_rows == len(data.chunks)
@@ -169,7 +172,6 @@ def test_each_build_writes_bm25_into_its_version(settings, seeds):
 
 def test_an_incremental_build_analyses_only_the_new_chunks(settings, seeds, monkeypatch):
     import qabot.indexer as indexer
-    from qabot.embedders.hashing import HashingEmbedder
 
     analysed: list[int] = []
     real = indexer.lexical_texts
@@ -178,17 +180,17 @@ def test_an_incremental_build_analyses_only_the_new_chunks(settings, seeds, monk
         "lexical_texts",
         lambda docs, chunks: analysed.append(len(chunks)) or real(docs, chunks),
     )
-    store = IndexStore(settings.index_dir)
-    options = BuildOptions(seeds_dir=seeds, chunk_tokens=64, chunk_overlap=0)
+    service = _service(settings)
+    store = service.store
     write(seeds / "a.txt", "Zebras live in Africa. They have stripes.")
     write(seeds / "b.txt", "Penguins live in Antarctica and cannot fly.")
     write(seeds / "c.txt", "Camels cross the Sahara desert.")
-    build(store=store, embedder=HashingEmbedder(), options=options)
+    service.build()
     assert analysed == [3]
     write(seeds / "d.txt", "Kangaroos hop across Australia.")
     (seeds / "b.txt").unlink()
     write(seeds / "c.txt", "Camels cross the Gobi desert too.")
-    build(store=store, embedder=HashingEmbedder(), options=options)
+    service.build()
     assert analysed == [3, 2]  # the changed c.txt and the new d.txt
     data = store.load()
     texts = indexer.lexical_texts(data.docs, data.chunks)

@@ -1,13 +1,16 @@
 # ruff: noqa: B023, E741  (an experiment: each lambda runs inside its own loop turn)
 """Retrieval variants on a cached `qabot eval` index, news and Wikipedia alike (issue 10).
 
-Usage: .venv/bin/python bench/sweep_news.py DATASET [DATASET ...]
+Usage: .venv/bin/python bench/experiments/sweep_news.py DATASET [DATASET ...]
 (XDG_CACHE_HOME as for `qabot eval`; the first run of a dataset builds its eval index.)
 
 For every question it scores *all* chunks exactly (dense cosine, BM25) once, then ranks them
 by each variant and reports document hit@1/10, MRR@10 and whether a gold answer is in the
 first passage. Variants: the candidate set, the fusion (linear with min-max dense, RRF),
 document-level evidence (a document's second-best passage, BM25 over the whole article).
+
+Ran at afd18b8 (`--prf` at 30e3e10); backs bench/RESULTS-quality.md section 7.2 (Retrieval
+variants).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ def main() -> None:
     for dataset in map(Path, [a for a in sys.argv[1:] if not a.startswith("--")]):
         index = prepare_index(dataset, settings, cache_dir=default_cache_dir(), progress=True)
         svc = index.service
-        loaded = svc._index()
+        loaded = svc.loaded_index()
         data = loaded.data
         lex: LexicalIndex = loaded.retriever.lexical
         vectors = data.vectors

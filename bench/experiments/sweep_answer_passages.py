@@ -1,9 +1,12 @@
 """The answer sentence among the first M passages, at several rank penalties, through
 `qabot eval`'s own evaluation (issue 10; bench/RESULTS-quality.md 7.8, run at 15b6ae8).
 
-Usage: .venv/bin/python bench/sweep_answer_passages.py DATASET [DATASET ...]
+Usage: .venv/bin/python bench/experiments/sweep_answer_passages.py DATASET [DATASET ...]
 (XDG_CACHE_HOME as for `qabot eval`.) Prints document hit@1/10 and the answer in the first
 passage and sentence per (M, penalty), the questions asked on their own dates when they have one.
+
+Ran at 15b6ae8 (committed in 80103a4); backs bench/RESULTS-quality.md section 7.8 (the
+answer-passage penalties re-measured with recency).
 """
 
 from __future__ import annotations

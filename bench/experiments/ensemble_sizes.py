@@ -5,8 +5,11 @@ Each size's index comes from the `qabot eval` cache (run `qabot eval DATASET --e
 ranking of every size (as `qabot eval` ranks them), then two fusions at document level: RRF of
 the rankings, and the sum over sizes of each document's best dense cosine.
 
-    XDG_CACHE_HOME=CACHE_DIR OMP_NUM_THREADS=1 .venv/bin/python bench/ensemble_sizes.py \\
+    XDG_CACHE_HOME=CACHE_DIR OMP_NUM_THREADS=1 .venv/bin/python bench/experiments/ensemble_sizes.py \\
         SPLITS/ru_on_en 64,96,128
+
+Ran at 2bdfe95; backs bench/RESULTS-quality.md section 6.1 (Passage length for e5: several
+passage sizes at once).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from qabot import eval as ev  # noqa: E402
@@ -50,7 +53,7 @@ def main() -> None:
             docs: list[str] = []
             best: dict[str, float] = {}
             for c in service.retrieve(q.question, qvec, n=40).candidates:
-                doc = ev._local_id(service.chunk(c.row).doc_id)
+                doc = service.chunk(c.row).doc_id.split("#", 1)[-1]  # corpus.jsonl#<doc_id>
                 if doc not in docs:
                     docs.append(doc)
                 best[doc] = max(best.get(doc, -1.0), c.dense)

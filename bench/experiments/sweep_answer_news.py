@@ -1,13 +1,16 @@
 # ruff: noqa: B023  (an experiment: each lambda runs inside its own loop turn)
 """Answer-sentence choice among the sentences of the first passages (issue 10 part 2).
 
-Usage: .venv/bin/python bench/sweep_answer_news.py DATASET [DATASET ...]
+Usage: .venv/bin/python bench/experiments/sweep_answer_news.py DATASET [DATASET ...]
 
 For each question: the product's ranking (`QAService.retrieve`), its first M distinct passages,
 and for each of their sentences the score `answering` gives (cosine of "title: sentence" +
 OVERLAP_WEIGHT x idf overlap, + the previous sentence's terms at CONTEXT_WEIGHT). Variants pick
 the sentence among the first M passages with a prior on the passage's rank; reported: answer in
 the chosen sentence, in its passage, and the chosen passage's document being gold.
+
+Ran at afd18b8; backs bench/RESULTS-quality.md section 7.3 (The answer sentence among the first
+passages) and the comments on ANSWER_PASSAGES / OTHER_SENTENCES in qabot/answering.py.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ def main() -> None:
     for dataset in map(Path, [a for a in sys.argv[1:] if not a.startswith("--")]):
         index = prepare_index(dataset, settings, cache_dir=default_cache_dir())
         svc = index.service
-        lex = svc._index().retriever.lexical
+        lex = svc.loaded_index().retriever.lexical
         emb = svc.query_embedder
         rows = []
         for q in load_questions(dataset):

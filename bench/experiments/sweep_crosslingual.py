@@ -5,6 +5,9 @@ embedded once and cached beside it. Every variant re-ranks the hybrid candidates
 ranks and is scored by document hit@1, on the whole set and on the two halves of quality_splits.py
 (articles alternately A and B): a parameter is chosen on half A and reported on half B.
 
+Ran at b989038; backs bench/RESULTS-quality.md section 6.2 (Cross-lingual ranking without a
+new model).
+
     a. prf       Rocchio feedback in the dense space: q' = normalise(q + beta x mean of the top-m
                  passage vectors of the first ranking), then the same hybrid ranking for q'.
     b. agg       document score = its best chunk + gamma x its second best chunk.
@@ -20,7 +23,7 @@ ranks and is scored by document hit@1, on the whole set and on the two halves of
                  question embedded again ("Джареда Аллена" -> "Jared Allen").
     g.           f and d together.
 
-    XDG_CACHE_HOME=CACHE_DIR OMP_NUM_THREADS=1 .venv/bin/python bench/sweep_crosslingual.py \\
+    XDG_CACHE_HOME=CACHE_DIR OMP_NUM_THREADS=1 .venv/bin/python bench/experiments/sweep_crosslingual.py \\
         SPLITS/ru_on_en [--sentences]
 """
 
@@ -38,9 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # quality_splits
 
 from quality_splits import article  # noqa: E402
 
@@ -51,6 +54,12 @@ from qabot.lexical import analyze  # noqa: E402
 from qabot.retrieval import CANDIDATES, LEXICAL_WEIGHT, script  # noqa: E402
 
 N = 40  # candidates per question, as `qabot eval` asks for k=10
+
+
+def _local_id(doc_id: str) -> str:
+    """A jsonl corpus's documents are "corpus.jsonl#<doc_id>" in the index; questions name
+    <doc_id>."""
+    return doc_id.split("#", 1)[-1]
 
 
 def _cached(path: Path, make) -> np.ndarray:
@@ -69,7 +78,7 @@ class Data:
         settings = get_settings(embedder=embedder)
         index = ev.prepare_index(dataset, settings, cache_dir=ev.default_cache_dir())
         self.service = index.service
-        loaded = self.service._index()
+        loaded = self.service.loaded_index()
         self.retriever = loaded.retriever
         self.vectors = loaded.data.vectors
         self.questions = ev.load_questions(dataset)
@@ -82,7 +91,7 @@ class Data:
             lambda: np.stack([emb.embed_query(q.question) for q in self.questions]),
         )
         n = len(self.vectors)
-        self.row_doc = [ev._local_id(self.service.chunk(r).doc_id) for r in range(n)]
+        self.row_doc = [_local_id(self.service.chunk(r).doc_id) for r in range(n)]
         names = sorted({article(d) for d in self.row_doc})
         half = {name: "AB"[i % 2] for i, name in enumerate(names)}
         self.half = [half[article(q.doc_ids[0])] for q in self.questions]
@@ -95,10 +104,10 @@ class Data:
 
     def _sentences(self, path: Path) -> None:
         texts = []
-        for doc in self.service._index().data.docs:
+        for doc in self.service.loaded_index().data.docs:
             for s, e in split_sentences(doc.text):
                 texts.append(f"{doc.title}\n{doc.text[s:e]}" if doc.title else doc.text[s:e])
-                self.sent_doc.append(ev._local_id(doc.doc_id))
+                self.sent_doc.append(_local_id(doc.doc_id))
 
         def embed() -> np.ndarray:
             t0 = time.perf_counter()
@@ -110,7 +119,7 @@ class Data:
         # Each chunk's sentences: those overlapping its span in its document.
         spans: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
         i = 0
-        for doc in self.service._index().data.docs:
+        for doc in self.service.loaded_index().data.docs:
             for s, e in split_sentences(doc.text):
                 spans[doc.doc_id].append((s, e, i))
                 i += 1
@@ -310,7 +319,7 @@ def idea_c(sw: Sweep, *, quick: bool) -> None:
     d = sw.d
     if not d.cross:
         return
-    texts = [doc.text for doc in d.service._index().data.docs]
+    texts = [doc.text for doc in d.service.loaded_index().data.docs]
     for thr in (0.5, 0.6, 0.7, 0.8):
         tr = Transliterator(d.retriever.lexical, texts, threshold=thr)
         extras = [tr.scores(q.question) for q in d.questions]
@@ -412,7 +421,7 @@ def chunk_sentence_tops(d: Data, qvecs: np.ndarray, base: list, *, mu: float) ->
 
 def rewritten(d: Data, threshold: float) -> tuple[list[str], np.ndarray]:
     """Each question with its transliterated names in the corpus's spelling, and its vector."""
-    texts = [doc.text for doc in d.service._index().data.docs]
+    texts = [doc.text for doc in d.service.loaded_index().data.docs]
     tr = Transliterator(d.retriever.lexical, texts, threshold=threshold)
     new = [tr.rewrite(q.question) for q in d.questions]
     changed = [i for i, (q, t) in enumerate(zip(d.questions, new, strict=True)) if q.question != t]

@@ -1,12 +1,15 @@
 """Which sentence of the first passage to highlight: a sweep over scoring rules.
 
-    .venv/bin/python bench/sweep_sentence.py DATASET [--embedder E] [--questions N]
+    .venv/bin/python bench/experiments/sweep_sentence.py DATASET [--embedder E] [--questions N]
 
 For each question, the first passage of the default retrieval; each sentence of it is scored
 by embedding similarity to the question plus `alpha` x word overlap (two overlap measures: the
 old raw-word share, and the idf-weighted share of the question's BM25 terms). Prints the rate at
 which the chosen sentence contains a gold answer (answer-in-first-sentence), per rule, and the
 ceiling (any sentence of the passage contains it).
+
+Ran at 909683c (runs again since 5c98948: the old word-overlap rule lives here); backs
+bench/RESULTS-quality.md section 4 (Answer sentence).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ def main() -> None:
     a = p.parse_args()
     settings = get_settings(embedder=a.embedder, lexical_weight=a.lexical_weight)
     service = ev.prepare_index(a.dataset, settings, cache_dir=ev.default_cache_dir()).service
-    lexical = service._index().retriever.lexical
+    lexical = service.loaded_index().retriever.lexical
     questions = ev.load_questions(a.dataset, limit=a.questions)
     sent_cache: dict[int, tuple[list[str], np.ndarray]] = {}
     results = {(m, al): 0 for m in ("words", "idf") for al in ALPHAS}

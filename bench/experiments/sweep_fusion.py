@@ -1,9 +1,12 @@
 """Retrieval-only sweep of fusion settings over a cached eval index (no answer sentences).
 
-    .venv/bin/python bench/sweep_fusion.py DATASET [--embedder E] [--questions N]
+    .venv/bin/python bench/experiments/sweep_fusion.py DATASET [--embedder E] [--questions N]
 
 Embeds each question once, then ranks with every (mode, fusion, weight) and prints document
 hit@1/@5 and MRR@10 per setting: the numbers behind the defaults in qabot/retrieval.py.
+
+Ran at 5858f14; backs bench/RESULTS-quality.md section 3 (Fusion). The RRF variants need
+`Retriever.retrieve(fusion="rrf")`, kept in qabot/retrieval.py for this sweep only.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ def main() -> None:
     service = index.service
     questions = ev.load_questions(a.dataset, limit=a.questions)
     qvecs = [service.embedder.embed_query(q.question) for q in questions]
-    retriever = service._index().retriever
+    retriever = service.loaded_index().retriever
     print(f"{a.dataset} {service.embedder.model_id} chunks={index.build['chunks']}")
     for mode, fusion, weight in SETTINGS:
         h1 = h5 = rr = 0.0
@@ -44,7 +47,7 @@ def main() -> None:
             )
             docs: list[str] = []
             for c in r.candidates:
-                d = ev._local_id(service.chunk(c.row).doc_id)
+                d = service.chunk(c.row).doc_id.split("#", 1)[-1]  # corpus.jsonl#<doc_id>
                 if d not in docs:
                     docs.append(d)
             rank = next((i for i, d in enumerate(docs[:10], 1) if d in q.doc_ids), None)

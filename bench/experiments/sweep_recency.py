@@ -1,10 +1,12 @@
 """Recency on news: ranking alone, every chunk scored exactly, with and without the bonus for
 a document's nearness to the question's date (issue 10; bench/RESULTS-quality.md 7.8).
 
-Usage: .venv/bin/python bench/sweep_recency.py DATASET
+Usage: .venv/bin/python bench/experiments/sweep_recency.py DATASET
 (XDG_CACHE_HOME as for `qabot eval`; the dataset's questions need a "date", its documents one
 too, as the news dev set's have.) Prints document hit@1/5/10 and the answer in the first passage
 for each half-life x weight x candidates-per-side, beside the ranking without recency.
+
+Ran at 15b6ae8; backs bench/RESULTS-quality.md section 7.8 (Recency).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from qabot.retrieval import Recency
 def main() -> None:
     dataset = Path(sys.argv[1])
     index = prepare_index(dataset, get_settings(), cache_dir=default_cache_dir(), progress=True)
-    loaded = index.service._index()
+    loaded = index.service.loaded_index()
     data, lex = loaded.data, loaded.retriever.lexical
     doc_of = data.chunks["doc"].astype(np.int64)
     days = data.chunk_days()

