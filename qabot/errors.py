@@ -52,3 +52,9 @@ class ModelLoadError(QabotError):
 class IndexWriteError(QabotError):
     """The index (or seeds) folder cannot be written: a full disk, no permission, a read-only
     file system. Seen by whoever builds; the previous index stays usable."""
+
+
+class StoreUnavailableError(QabotError):
+    """The Qdrant store cannot be used: the server is unreachable, refuses the API key, or its
+    local folder is held by another process. Seen by whoever asks or builds; the message names
+    the setting to fix."""
