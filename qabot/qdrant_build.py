@@ -211,6 +211,12 @@ def _points(
     return points, entries
 
 
+def _sparse_of(points: list) -> tuple[list[int], list]:
+    """The chunk points' ids and BM25 vectors (document points have neither)."""
+    chunks = [p for p in points if isinstance(p.id, int)]
+    return [p.id for p in chunks], [p.vector.get(SPARSE) for p in chunks]
+
+
 def _count_df(vocab: Vocabulary, counted: list[tuple[dict, int]], sign: int = 1) -> None:
     ids = [vocab.id_of[t] for counts, _ in counted for t in counts]
     if ids:
@@ -239,6 +245,7 @@ def _write_full(index, manifest, docs, chunks, vectors, counted) -> None:
         avgdl=avgdl,
     )
     index.upsert(collection, points)
+    index.track(collection, *_sparse_of(points), [])
     manifest |= {
         "gen": 1,
         "docs": entries,
@@ -301,6 +308,7 @@ def _write_incremental(
         if retired_points:
             index.client.set_payload(collection, payload={"until": gen}, points=retired_points)
         index.write_manifest(collection, manifest)
+        index.track(collection, *_sparse_of(points), retired_chunks)
         if not index.filters and retired_points:
             index.client.delete(collection, points_selector=retired_points, wait=True)
 

@@ -375,3 +375,38 @@ def test_cli_status_and_verify_name_the_collection(qdrant, seeds, monkeypatch):
     monkeypatch.setattr(cli._State, "settings", None)
     ask = runner.invoke(cli.app, ["ask", "--json", QUESTIONS[0]])
     assert ask.exit_code == 0 and '"doc_id": "eiffel.txt"' in ask.output
+
+
+def test_local_bm25_postings_score_as_qdrants_sparse_query(settings, seeds):
+    """Local mode scores BM25 from postings in memory; they must rank as Qdrant's own sparse
+    query does (the server's path), after a full build and after incremental ones."""
+    from qabot.qdrant_index import Postings
+
+    s = settings.model_copy(update={"vector_store": "qdrant"})
+    _seed(seeds)
+    svc = QAService(s, embedder=HashingEmbedder())
+    svc.build()
+
+    def both():
+        data = svc._index().data
+        index = data.index
+        in_memory = [data.lexical.search(q, 10) for q in QUESTIONS]
+        held, index._postings = index._postings, None  # as with a server
+        try:
+            by_qdrant = [data.lexical.search(q, 10) for q in QUESTIONS]
+        finally:
+            index._postings = held
+        fresh = Postings.read(index.client, data.collection)
+        assert fresh.alive.sum() == index.postings(data.collection).alive.sum()
+        for a, b in zip(in_memory, by_qdrant, strict=True):
+            assert a.rows.tolist() == b.rows.tolist()
+            assert a.scores == pytest.approx(b.scores, rel=1e-5)
+            assert (a.coverage, a.max_score) == (b.coverage, b.max_score)
+        return in_memory
+
+    assert any(len(r.rows) for r in both())
+    write(seeds / "nile.txt", "Nile\nThe Nile flows north; barges carry grain on it too.")
+    (seeds / "rhine.txt").unlink()
+    svc.build()
+    assert any(len(r.rows) for r in both())
+    close_local(str(s.qdrant_local_path))
