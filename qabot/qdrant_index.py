@@ -353,6 +353,7 @@ class QdrantIndex:
         return name
 
     def upsert(self, collection: str, points: list) -> None:
+        log.info("writing %d points to %s", len(points), collection)
         for start in range(0, len(points), UPSERT_BATCH):
             self.client.upsert(collection, points=points[start : start + UPSERT_BATCH], wait=True)
 

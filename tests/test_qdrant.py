@@ -410,3 +410,60 @@ def test_local_bm25_postings_score_as_qdrants_sparse_query(settings, seeds):
     svc.build()
     assert any(len(r.rows) for r in both())
     close_local(str(s.qdrant_local_path))
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["first-build", "incremental"])
+def test_a_build_killed_while_writing_leaves_the_previous_index_whole(settings, seeds, first):
+    """SIGKILL a real `qabot index build` (local mode) while it writes its points: the next
+    process sees the previous index exactly (or none, for a first build), and builds on."""
+    import signal
+    import time
+
+    s = settings.model_copy(update={"vector_store": "qdrant"})
+    write(seeds / "eiffel.txt", DOCS["eiffel.txt"])
+    before = None
+    if not first:
+        svc = QAService(s, embedder=HashingEmbedder())
+        svc.build()
+        before = _answers(svc)
+        close_local(str(s.qdrant_local_path))
+    for i in range(300):
+        write(seeds / f"bulk{i:03}.txt", f"Bulk {i}\n" + f"Sentence {i} about rivers. " * 120)
+    env = {
+        **os.environ,
+        "QABOT_VECTOR_STORE": "qdrant",
+        "QABOT_EMBEDDER": "hashing",
+        "QABOT_SEEDS_DIR": str(seeds),
+        "QABOT_INDEX_DIR": str(s.index_dir),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qabot", "-v", "index", "build"],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )
+    buf = b""
+    deadline = time.monotonic() + 120
+    while b"writing" not in buf and time.monotonic() < deadline:
+        chunk = proc.stderr.read1(4096)
+        if not chunk:
+            break
+        buf += chunk
+    time.sleep(0.3)  # into the writes (~1 ms a point in local mode)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert b"writing" in buf and proc.returncode == -signal.SIGKILL, buf[-2000:]
+
+    svc = QAService(s, embedder=HashingEmbedder())
+    if first:
+        assert not svc.has_index()
+    else:
+        assert _answers(svc) == before
+        assert svc.status().documents == 1
+        assert svc.verify().summary
+    report = svc.build()
+    assert report.documents_total == 301
+    assert svc.ask("Sentence 123 about rivers").hits
+    assert svc.verify().summary
+    assert len(svc.qdrant.versions()) == 1
+    close_local(str(s.qdrant_local_path))
