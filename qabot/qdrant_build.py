@@ -43,8 +43,6 @@ def _previous(index: QdrantIndex, embedder: Embedder, chunking: dict) -> tuple[s
             return None
         manifest = index.manifest(collection)
     except (IndexCorruptError, IndexMismatchError) as exc:
-        if "did not make" in str(exc):
-            raise
         log.warning("previous Qdrant index unusable (%s); embedding everything again", exc)
         return None
     if (
@@ -332,6 +330,9 @@ def status(*, index: QdrantIndex, seeds_dir: Path, follow_external_links: bool) 
         skipped=[tuple(s) for s in manifest.get("skipped", [])],
         location=f"Stored in: Qdrant collection {index.name} -> {current} at {index.where}",
     )
+    if index.local and index.where != ":memory:":
+        folder = Path(index.where) / "collection" / current  # local mode's layout
+        st.size_bytes = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     compare_files(
         st, manifest.get("files", {}), seeds_dir, follow_external_links=follow_external_links
     )

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from qabot.errors import (
+    ConfigError,
     IndexCorruptError,
     IndexMismatchError,
     IndexMissingError,
@@ -237,7 +238,7 @@ class QdrantIndex:
             if alias.alias_name == self.name:
                 return alias.collection_name
         if self.client.collection_exists(self.name):
-            raise IndexMismatchError(
+            raise ConfigError(
                 f"Qdrant has a collection named {self.name} that qabot did not make (qabot's "
                 "name is an alias of its own collections): set QABOT_QDRANT_COLLECTION to "
                 "another name"

@@ -18,7 +18,7 @@ import pytest
 from pydantic import SecretStr
 
 from qabot.embedders.hashing import HashingEmbedder
-from qabot.errors import IndexMismatchError, StoreUnavailableError
+from qabot.errors import ConfigError, IndexMismatchError, StoreUnavailableError
 from qabot.qdrant_index import QdrantIndex, close_local
 from qabot.service import QAService
 from tests.conftest import write
@@ -270,7 +270,7 @@ def test_a_collection_qabot_did_not_make_is_not_touched(qdrant, seeds):
         qdrant.qdrant_collection, vectors_config=m.VectorParams(size=4, distance=m.Distance.DOT)
     )
     try:
-        with pytest.raises(IndexMismatchError, match="QABOT_QDRANT_COLLECTION"):
+        with pytest.raises(ConfigError, match=r"did not make.*QABOT_QDRANT_COLLECTION"):
             svc.build()
     finally:
         svc.qdrant.client.delete_collection(qdrant.qdrant_collection)
@@ -369,6 +369,8 @@ def test_cli_status_and_verify_name_the_collection(qdrant, seeds, monkeypatch):
     status = runner.invoke(cli.app, ["index", "status"])
     assert status.exit_code == 0, status.output
     assert "Stored in: Qdrant collection" in status.output and "Checksums" not in status.output
+    if not qdrant.qdrant_url:
+        assert svc_size(qdrant) > 0
     monkeypatch.setattr(cli._State, "settings", None)
     verify = runner.invoke(cli.app, ["index", "verify"])
     assert verify.exit_code == 0 and "is intact: 4 chunks of 4 documents" in verify.output
@@ -467,3 +469,7 @@ def test_a_build_killed_while_writing_leaves_the_previous_index_whole(settings, 
     assert svc.verify().summary
     assert len(svc.qdrant.versions()) == 1
     close_local(str(s.qdrant_local_path))
+
+
+def svc_size(settings) -> int:
+    return QAService(settings, embedder=HashingEmbedder()).status().size_bytes
