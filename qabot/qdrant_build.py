@@ -21,15 +21,14 @@ from qabot.indexer import BuildOptions, _chunking_manifest, _what_changed, chunk
 from qabot.indexer import embed_chunks as _embed_chunks
 from qabot.lexical import ANALYZER
 from qabot.qdrant_index import (
-    DENSE,
     FORMAT,
-    SPARSE,
     QdrantIndex,
     Vocabulary,
     chunk_terms,
     doc_point_id,
     sparse_vector,
 )
+from qabot.qdrant_names import DENSE, SPARSE
 from qabot.types import BuildReport, Chunk, Document, IndexStatus
 
 log = logging.getLogger("qabot")
@@ -209,12 +208,6 @@ def _points(
     return points, entries
 
 
-def _sparse_of(points: list) -> tuple[list[int], list]:
-    """The chunk points' ids and BM25 vectors (document points have neither)."""
-    chunks = [p for p in points if isinstance(p.id, int)]
-    return [p.id for p in chunks], [p.vector.get(SPARSE) for p in chunks]
-
-
 def _count_df(vocab: Vocabulary, counted: list[tuple[dict, int]], sign: int = 1) -> None:
     ids = [vocab.id_of[t] for counts, _ in counted for t in counts]
     if ids:
@@ -243,7 +236,7 @@ def _write_full(index, manifest, docs, chunks, vectors, counted) -> None:
         avgdl=avgdl,
     )
     index.upsert(collection, points)
-    index.track(collection, *_sparse_of(points), [])
+    index.track(collection, points, [])
     manifest |= {
         "gen": 1,
         "docs": entries,
@@ -306,7 +299,7 @@ def _write_incremental(
         if retired_points:
             index.client.set_payload(collection, payload={"until": gen}, points=retired_points)
         index.write_manifest(collection, manifest)
-        index.track(collection, *_sparse_of(points), retired_chunks)
+        index.track(collection, points, retired_chunks)
         if not index.filters and retired_points:
             index.client.delete(collection, points_selector=retired_points, wait=True)
 

@@ -48,13 +48,13 @@ from qabot.errors import (
     StoreUnavailableError,
 )
 from qabot.lexical import K1, LexicalResult, _idf, analyze
+from qabot.qdrant_local import LocalSearch
+from qabot.qdrant_names import DENSE, SPARSE
 from qabot.types import Chunk
 
 log = logging.getLogger("qabot")
 
 FORMAT = "qabot-qdrant/1"
-DENSE = "dense"
-SPARSE = "bm25"
 MANIFEST_ID = str(uuid.UUID(int=1))
 _DOC_NAMESPACE = uuid.UUID("6f1e3c52-3d8a-4f53-9a51-3f0b1c9a7e21")
 UPSERT_BATCH = 256
@@ -76,7 +76,7 @@ _LOCAL_GUARD = threading.Lock()
 
 def _local_client(path: str) -> tuple[Any, threading.RLock, dict]:
     """One local-mode client per folder and process (Qdrant locks the folder per client), its
-    lock, and the BM25 postings of its collections (`Postings`)."""
+    lock, and the search structures of its collections (qabot/qdrant_local.py)."""
     from qdrant_client import QdrantClient
 
     key = path if path == ":memory:" else str(Path(path).resolve())
@@ -176,13 +176,13 @@ class QdrantIndex:
         self.local = not url.strip()
         if self.local:
             self.where = str(local_path)
-            client, self._lock, self._postings = _local_client(str(local_path))
+            client, self._lock, self._searches = _local_client(str(local_path))
         else:
             from qdrant_client import QdrantClient
 
             self.where = url
             self._lock = None
-            self._postings = None
+            self._searches = None
             client = QdrantClient(
                 url=url, api_key=api_key or None, timeout=TIMEOUT, check_compatibility=False
             )
@@ -200,31 +200,34 @@ class QdrantIndex:
             local_path=settings.qdrant_local_path,
         )
 
-    def postings(self, collection: str) -> Postings | None:
-        """Local mode's in-memory BM25 postings of `collection` (None with a server, whose
-        sparse index answers): local mode scores a sparse query with a Python loop over every
-        point (117 ms at 3k chunks, seconds at 100k), qabot's numpy postings in milliseconds.
-        Read from the stored sparse vectors once per process; builds in this process (the only
-        one local mode admits) keep them current."""
-        if self._postings is None:
+    def local_search(self, collection: str) -> LocalSearch | None:
+        """Local mode's search structures of `collection` (qabot/qdrant_local.py), read from
+        its points once per process; None with a server, whose own indexes answer."""
+        if self._searches is None:
             return None
         with self.reading():
-            if collection not in self._postings:
-                self._postings[collection] = Postings.read(self.client, collection)
-            return self._postings[collection]
+            if collection not in self._searches:
+                self._searches[collection] = LocalSearch.read(self.client, collection)
+            return self._searches[collection]
 
-    def track(self, collection: str, ids: list[int], vectors: list, retired: list[int]) -> None:
-        """A build's new and retired chunk points, into the postings held (local mode)."""
-        if self._postings is None:
+    def track(self, collection: str, points: list, retired: list[int]) -> None:
+        """A build's new chunk points (and the ones it retired) into the structures held
+        (local mode; builds in this process are the only writers there)."""
+        if self._searches is None:
             return
+        chunks = [p for p in points if isinstance(p.id, int)]  # documents have UUIDs
         with self.reading():
-            postings = self._postings.get(collection)
-            if postings is None:
+            search = self._searches.get(collection)
+            if search is None:
                 if retired:  # never read: the next search reads them from the points
                     return
-                postings = self._postings[collection] = Postings()
-            postings.retire(retired)
-            postings.add(ids, vectors)
+                search = self._searches[collection] = LocalSearch()
+            search.retire(retired)
+            search.add(
+                [p.id for p in chunks],
+                [p.vector[DENSE] for p in chunks],
+                [p.vector.get(SPARSE) for p in chunks],
+            )
 
     def reading(self):
         """Held around a search in local mode (a build's commit holds it too); free with a
@@ -312,8 +315,8 @@ class QdrantIndex:
             if name not in keep:
                 log.info("removing Qdrant collection %s", name)
                 self.client.delete_collection(name)
-                if self._postings is not None:
-                    self._postings.pop(name, None)
+                if self._searches is not None:
+                    self._searches.pop(name, None)
         if live and points:
             self._drop_leftovers(live)
 
@@ -334,8 +337,8 @@ class QdrantIndex:
         )
         with self.reading():
             self.client.delete(collection, points_selector=m.FilterSelector(filter=stray))
-            if self._postings is not None:
-                self._postings.pop(collection, None)  # read again from what stays
+            if self._searches is not None:
+                self._searches.pop(collection, None)  # read again from what stays
 
     def new_collection(self, *, dim: int) -> str:
         from qdrant_client import models as m
@@ -447,82 +450,6 @@ def sparse_vector(counts: dict[str, int], length: int, *, vocab: Vocabulary, avg
     return m.SparseVector(indices=[i for i, _ in pairs], values=[float(v) for _, v in pairs])
 
 
-class Postings:
-    """BM25 postings held in memory for local mode: segments of (term -> chunk point ids and
-    tf parts) in CSC layout, one per build of this process plus the one read at start, and a
-    mask of the live point ids (ids are never reused, so a retired id just goes dark). A query
-    is LexicalIndex.scores: one multiply-add per posting of the question's terms."""
-
-    MAX_SEGMENTS = 8
-
-    def __init__(self) -> None:
-        self.segments: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.alive = np.zeros(0, dtype=bool)
-
-    @classmethod
-    def read(cls, client, collection: str) -> Postings:
-        postings = cls()
-        offset = None
-        while True:
-            records, offset = client.scroll(
-                collection, limit=10_000, offset=offset, with_payload=False, with_vectors=[SPARSE]
-            )
-            # Chunk points only: documents and the manifest have UUIDs and no vectors.
-            sparse = [(r.id, (r.vector or {}).get(SPARSE)) for r in records]
-            sparse = [(i, v) for i, v in sparse if isinstance(i, int) and v is not None]
-            postings.add([i for i, _ in sparse], [v for _, v in sparse])
-            if offset is None:
-                return postings
-
-    def add(self, ids: list[int], vectors: list) -> None:
-        pairs = [(i, v) for i, v in zip(ids, vectors, strict=True) if v is not None]
-        if not pairs:
-            return
-        top = max(i for i, _ in pairs) + 1
-        if top > len(self.alive):
-            self.alive = np.concatenate([self.alive, np.zeros(top - len(self.alive), bool)])
-        self.alive[[i for i, _ in pairs]] = True
-        lengths = [len(v.indices) for _, v in pairs]
-        rows = np.repeat(np.array([i for i, _ in pairs], dtype=np.int64), lengths)
-        terms = np.fromiter((t for _, v in pairs for t in v.indices), np.int64, sum(lengths))
-        values = np.fromiter((x for _, v in pairs for x in v.values), np.float32, sum(lengths))
-        self.segments.append(_csc(rows, terms, values))
-        if len(self.segments) > self.MAX_SEGMENTS:  # a query visits every segment: merge
-            merged = [_coo(seg) for seg in self.segments]
-            self.segments = [_csc(*(np.concatenate(parts) for parts in zip(*merged, strict=True)))]
-
-    def retire(self, ids: list[int]) -> None:
-        ids = [i for i in ids if i < len(self.alive)]
-        self.alive[ids] = False
-
-    def top(self, indices: list[int], values: list[float], k: int) -> list[tuple[int, float]]:
-        out = np.zeros(len(self.alive), dtype=np.float32)
-        for rows, data, indptr in self.segments:
-            for t, weight in zip(indices, values, strict=True):
-                if t + 1 < len(indptr):
-                    lo, hi = indptr[t], indptr[t + 1]
-                    np.add.at(out, rows[lo:hi], np.float32(weight) * data[lo:hi])
-        out[~self.alive] = 0
-        k = min(k, len(out))
-        if k == 0:
-            return []
-        best = np.argpartition(-out, k - 1)[:k]
-        best = best[np.argsort(-out[best], kind="stable")]
-        return [(int(i), float(out[i])) for i in best if out[i] > 0]
-
-
-def _csc(rows: np.ndarray, terms: np.ndarray, values: np.ndarray):
-    order = np.argsort(terms, kind="stable")
-    indptr = np.zeros(int(terms.max()) + 2 if len(terms) else 1, dtype=np.int64)
-    np.cumsum(np.bincount(terms, minlength=len(indptr) - 1), out=indptr[1:])
-    return rows[order], values[order], indptr
-
-
-def _coo(segment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rows, values, indptr = segment
-    return rows, np.repeat(np.arange(len(indptr) - 1), np.diff(indptr)), values
-
-
 class QdrantLexical:
     """BM25 over the "bm25" sparse vectors, with LexicalIndex's `search` and `term_idf`."""
 
@@ -558,10 +485,10 @@ class QdrantLexical:
 
         pairs = sorted((self.vocab.id_of[t], float(np.float32(self.term_idf(t)))) for t in known)
         indices, values = [i for i, _ in pairs], [v for _, v in pairs]
-        postings = self._data.index.postings(self._data.collection)
-        if postings is not None:
+        local = self._data.index.local_search(self._data.collection)
+        if local is not None:
             with self._data.index.reading():
-                hits = postings.top(indices, values, k)
+                hits = local.postings.top(indices, values, k)
         else:
             query = m.SparseVector(indices=indices, values=values)
             hits = self._data.query(query, using=SPARSE, k=k)
@@ -628,7 +555,18 @@ class QdrantData:
     def dense_search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
         if self.n_chunks == 0:
             return []
-        return self.query(np.asarray(qvec, dtype=np.float32).tolist(), using=DENSE, k=k)
+        local = self.index.local_search(self.collection)
+        if local is None:
+            return self.query(np.asarray(qvec, dtype=np.float32).tolist(), using=DENSE, k=k)
+        with self.index.reading():
+            hits = local.dense_top(np.asarray(qvec, dtype=np.float32), k)
+            # The passages to show come from among these: one read for all of them.
+            self._remember(
+                self.index.client.retrieve(
+                    self.collection, ids=[i for i, _ in hits[:20]], with_payload=True
+                )
+            )
+        return hits
 
     def cosines(self, rows: list[int], qvec: np.ndarray) -> np.ndarray:
         """Cosines of chunks found by BM25 alone, from their stored vectors."""
