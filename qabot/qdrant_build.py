@@ -20,15 +20,9 @@ from qabot.errors import DocumentError, IndexCorruptError, IndexMismatchError, N
 from qabot.indexer import BuildOptions, _chunking_manifest, _what_changed, chunking_params
 from qabot.indexer import embed_chunks as _embed_chunks
 from qabot.lexical import ANALYZER
-from qabot.qdrant_index import (
-    FORMAT,
-    QdrantIndex,
-    Vocabulary,
-    chunk_terms,
-    doc_point_id,
-    sparse_vector,
-)
+from qabot.qdrant_index import FORMAT, QdrantIndex, doc_point_id
 from qabot.qdrant_names import DENSE, SPARSE
+from qabot.qdrant_search import Vocabulary, chunk_terms, sparse_vector
 from qabot.types import BuildReport, Chunk, Document, IndexStatus
 
 log = logging.getLogger("qabot")

@@ -40,7 +40,8 @@ from qabot.store import IndexData, IndexStore, Verification
 from qabot.types import Answer, BuildReport, Chunk, IndexStatus
 
 if TYPE_CHECKING:  # both import torch: loaded only when configured
-    from qabot.qdrant_index import QdrantData, QdrantIndex
+    from qabot.qdrant_index import QdrantIndex
+    from qabot.qdrant_search import QdrantData
     from qabot.reading import Reader
     from qabot.reranking import Reranker
 
