@@ -141,6 +141,10 @@ def translate_errors(where: str) -> Iterator[None]:
             f"cannot reach the Qdrant server at {where} ({exc.source.__class__.__name__}: "
             f"{exc.source}): start it (README, Qdrant), or fix QABOT_QDRANT_URL"
         ) from exc
+    except ValueError as exc:  # local mode reports a missing collection so
+        if "not found" not in str(exc):
+            raise
+        raise IndexCorruptError(f"Qdrant at {where}: {exc}: run `qabot index rebuild`") from exc
     except UnexpectedResponse as exc:
         if exc.status_code in (401, 403):
             raise StoreUnavailableError(

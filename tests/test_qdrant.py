@@ -18,7 +18,12 @@ import pytest
 from pydantic import SecretStr
 
 from qabot.embedders.hashing import HashingEmbedder
-from qabot.errors import ConfigError, IndexMismatchError, StoreUnavailableError
+from qabot.errors import (
+    ConfigError,
+    IndexMismatchError,
+    IndexMissingError,
+    StoreUnavailableError,
+)
 from qabot.qdrant_index import QdrantIndex, close_local
 from qabot.service import QAService
 from tests.conftest import write
@@ -488,3 +493,16 @@ def test_a_build_killed_while_writing_leaves_the_previous_index_whole(settings, 
 
 def svc_size(settings) -> int:
     return QAService(settings, embedder=HashingEmbedder()).status().size_bytes
+
+
+def test_a_collection_deleted_behind_qabots_back_names_the_build(qdrant, seeds):
+    _seed(seeds)
+    svc = QAService(qdrant, embedder=HashingEmbedder())
+    svc.build()
+    index = svc.qdrant
+    index.client.delete_collection(index.target())  # by hand, or another tool
+    fresh = QAService(qdrant, embedder=HashingEmbedder())
+    with pytest.raises(IndexMissingError, match="qabot index build"):
+        fresh.ask(QUESTIONS[0])
+    assert fresh.build().documents_total == 4
+    assert fresh.ask(QUESTIONS[0]).hits[0].chunk.doc_id == "eiffel.txt"
