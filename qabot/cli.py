@@ -387,7 +387,8 @@ def index_status(
         out.print(
             f"Documents: {st.documents}\nChunks: {st.chunks}\nModel: {st.model_id}", markup=False
         )
-        out.print(f"Size on disk: {st.size_text}\nBuilt: {st.built_at}", markup=False)
+        where = st.location or f"Size on disk: {st.size_text}"
+        out.print(f"{where}\nBuilt: {st.built_at}", markup=False)
         for label, names in (("new", st.new), ("changed", st.changed), ("deleted", st.deleted)):
             for name in names:
                 out.print(f"  {label}: {escape(name)}")
@@ -396,7 +397,8 @@ def index_status(
             out.print("Run `qabot index build` to bring the index up to date.")
         else:
             out.print("Up to date with seeds/.")
-        _print_checksums(st)
+        if st.location is None:
+            _print_checksums(st)
 
     _run(go)
 
@@ -423,6 +425,9 @@ def index_verify() -> None:
 
     def go():
         check = _service().verify()
+        if check.summary is not None:
+            out.print(check.summary, markup=False)
+            return
         if not check.recorded:
             out.print(
                 f"Index version {check.version} loads, but it has no checksums (built by an "

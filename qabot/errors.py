@@ -63,3 +63,9 @@ class FeedbackStoreError(QabotError):
     """The feedback file (``<index>/bot/feedback.sqlite3``) cannot be opened: damaged, or not
     an SQLite file. Seen by whoever starts the bot or runs `qabot report`; the message names the
     file to move away (a new one is started then)."""
+
+
+class StoreUnavailableError(QabotError):
+    """The Qdrant store cannot be used: the server is unreachable, refuses the API key, or its
+    local folder is held by another process. Seen by whoever asks or builds; the message names
+    the setting to fix."""

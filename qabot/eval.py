@@ -149,6 +149,8 @@ def cache_key(corpus: Path, settings: Settings) -> str:
         embedder=settings.embedder, model=settings.model, setting=settings.sentence_vectors
     ):
         h.update(b"\0sentences/title: sentence")
+    if settings.vector_store != "faiss":  # (FAISS keys unchanged)
+        h.update(f"\0store/{settings.vector_store}/{settings.qdrant_url}".encode())
     return h.hexdigest()[:16]
 
 
@@ -182,11 +184,15 @@ def prepare_index(
         link.symlink_to(corpus.resolve())  # the index reads the corpus; no copy needed
     # The corpus is the link's target, outside the cache's seeds/ by design.
     update = {"seeds_dir": seeds, "index_dir": folder / "index", "follow_external_links": True}
+    if settings.vector_store == "qdrant":  # its own collection: never the bot's
+        update["qdrant_collection"] = f"qabot-eval-{folder.name}"
+        update["qdrant_path"] = folder / "index" / "qdrant"
     service = QAService(settings.model_copy(update=update))
     info_path = folder / "build.json"
     if service.has_index() and info_path.is_file():
         build = json.loads(info_path.read_text(encoding="utf-8")) | {"cached": True}
-        if not service.store.read_manifest().get(DATES_MANIFEST_KEY):
+        faiss = settings.vector_store != "qdrant"
+        if faiss and not service.store.read_manifest().get(DATES_MANIFEST_KEY):
             service.build(progress=progress)  # an index from before dates: reads them, no embedding
     else:
         report = service.build(full=True, progress=progress)

@@ -506,14 +506,7 @@ def status(
     """What is built, and which files are new, changed or deleted since (hashes, no reading)."""
     if not store.exists():
         st = IndexStatus(built=False)
-        try:
-            scan = scan_folder(seeds_dir, follow_external_links=follow_external_links)
-            duplicates = find_duplicates(scan.files, indexed={})
-            st.new = [f.rel for f in scan.files if f.rel not in duplicates]
-            st.duplicates = sorted(duplicates.items())
-            st.skipped = scan.skipped
-        except NoDocumentsError:
-            pass
+        compare_files(st, {}, seeds_dir, follow_external_links=follow_external_links)
         return st
     manifest = store.read_manifest()
     files = manifest.get("files", {})
@@ -529,11 +522,22 @@ def status(
         checked_files=check.files if check.recorded else None,
         damaged=check.problems,
     )
+    compare_files(st, files, seeds_dir, follow_external_links=follow_external_links)
+    return st
+
+
+def compare_files(
+    st: IndexStatus, files: dict, seeds_dir: Path, *, follow_external_links: bool
+) -> None:
+    """Fill `st`'s new, changed and deleted files: the seeds folder against the built `files`
+    (a manifest's {file: {"sha256": ...}}). Before any build, the scan's skipped files too."""
     try:
         scan = scan_folder(seeds_dir, follow_external_links=follow_external_links)
     except NoDocumentsError:
         st.deleted = sorted(files)
-        return st
+        return
+    if not st.built:
+        st.skipped = scan.skipped
     duplicates = find_duplicates(scan.files, indexed=files)
     st.duplicates = sorted(duplicates.items())
     seen = set()
@@ -547,4 +551,3 @@ def status(
         elif prev["sha256"] != entry.sha256:
             st.changed.append(entry.rel)
     st.deleted = sorted(set(files) - seen)
-    return st

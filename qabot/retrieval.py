@@ -249,26 +249,37 @@ class Retrieval:
 class Retriever:
     """Searches one index version. `dense_search(qvec, n)` returns (row, cosine) best first.
     `sentence_vectors` / `sentence_offsets`: the chunks' sentence vectors, chunk i's being rows
-    offsets[i]:offsets[i + 1] (every chunk has at least one), or None."""
+    offsets[i]:offsets[i + 1] (every chunk has at least one), or None.
+
+    The index behind it is a seam: `vectors` (the stored rows, in memory) or `cosines(rows,
+    qvec)` for a store that keeps them elsewhere (Qdrant); `lexical` is anything with
+    LexicalIndex's `search` and `term_idf`."""
 
     def __init__(
         self,
         *,
-        vectors: np.ndarray,
+        vectors: np.ndarray | None = None,
         dense_search,
         lexical: LexicalIndex | None,
         chunk_text: Callable[[int], str] | None = None,
         sentence_vectors: np.ndarray | None = None,
         sentence_offsets: np.ndarray | None = None,
-        chunk_days: np.ndarray | None = None,
+        chunk_days: Callable[[np.ndarray], np.ndarray] | None = None,
+        cosines: Callable[[list[int], np.ndarray], np.ndarray] | None = None,
     ) -> None:
+        if cosines is None:
+            if vectors is None:
+                raise ValueError("a Retriever needs `vectors` or `cosines`")
+            cosines = lambda rows, qvec: vectors[rows] @ qvec  # noqa: E731
         self.vectors = vectors
+        self.cosines = cosines
         self.dense_search = dense_search
         self.lexical = lexical
         self.chunk_text = chunk_text  # row -> text, for the cross-script calibration
         self.sentence_vectors = sentence_vectors
         self.sentence_offsets = sentence_offsets
-        self.chunk_days = chunk_days  # each chunk's document date (day number, -1) or None
+        # rows -> their documents' dates (day numbers, -1 undated); None when nothing is dated
+        self.chunk_days = chunk_days
 
     def _sentence_best(self, qvec: np.ndarray) -> np.ndarray:
         """Each chunk's best sentence cosine (unit vectors: inner product = cosine). Searched
@@ -301,7 +312,7 @@ class Retriever:
             """(row, score) best first, each score with its recency bonus."""
             if days is not None and scores:
                 rows = np.fromiter(scores, dtype=np.int64, count=len(scores))
-                extra = recency.bonus(days[rows], as_of)
+                extra = recency.bonus(days(rows), as_of)
                 scores = {
                     r: s + float(b)
                     for (r, s), b in zip(scores.items(), extra.tolist(), strict=True)
@@ -332,7 +343,7 @@ class Retriever:
             k = min(pool, len(best))
             extra_rows = [int(r) for r in np.argpartition(-best, k - 1)[:k] if r not in cosines]
             if extra_rows:
-                for r, s in zip(extra_rows, self.vectors[extra_rows] @ qvec, strict=True):
+                for r, s in zip(extra_rows, self.cosines(extra_rows, qvec), strict=True):
                     cosines[r] = float(s)
             dense = sorted(((r, ranking_score(r)) for r in cosines), key=lambda x: -x[1])
             dense = dense[:pool]
@@ -354,7 +365,7 @@ class Retriever:
         rows = list(dense_of) + [r for r in lex_scaled if r not in dense_of]
         missing = [r for r in rows if r not in dense_of]
         if missing:  # exact cosines for lexical-only candidates, from the stored vectors
-            for r, s in zip(missing, self.vectors[missing] @ qvec, strict=True):
+            for r, s in zip(missing, self.cosines(missing, qvec), strict=True):
                 cosines[r] = float(s)
                 dense_of[r] = ranking_score(r)
         cyrillic_only_bm25 = calib.latin_only and script(question) == "cyrillic"

@@ -43,6 +43,8 @@ from qabot.store import IndexData, IndexStore, Verification
 from qabot.types import Answer, BuildReport, Chunk, IndexStatus
 
 if TYPE_CHECKING:  # both import torch: loaded only when configured
+    from qabot.qdrant_index import QdrantIndex
+    from qabot.qdrant_search import QdrantData
     from qabot.reading import Reader
     from qabot.reranking import Reranker
 
@@ -76,8 +78,12 @@ class _Loaded:
             chunk_text=lambda row: data.chunk(row).text,
             sentence_vectors=data.sentence_vectors,
             sentence_offsets=data.sentence_offsets,
-            chunk_days=data.chunk_days(),
+            chunk_days=_day_lookup(data.chunk_days()),
         )
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.data.chunks)
 
     def search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
         n = min(k, self.search_index.ntotal)
@@ -85,6 +91,27 @@ class _Loaded:
             return []
         scores, ids = ann.search(self.search_index, qvec.reshape(1, -1), k=n)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+
+class _QdrantLoaded:
+    """A generation of the Qdrant index (qabot/qdrant_index.py) behind the same seam: rows are
+    point ids, cosines of BM25-only candidates come from the stored vectors."""
+
+    def __init__(self, data: QdrantData) -> None:
+        self.data = data
+        self.n_chunks = data.n_chunks
+        self.retriever = Retriever(
+            dense_search=data.dense_search,
+            cosines=data.cosines,
+            lexical=data.lexical,
+            chunk_text=lambda row: data.chunk(row).text,
+            chunk_days=data.chunk_days if data.dated else None,
+        )
+
+
+def _day_lookup(days: np.ndarray | None):
+    """rows -> their day numbers, from an array of every chunk's (None: nothing dated)."""
+    return None if days is None else lambda rows: days[rows]
 
 
 class QAService:
@@ -106,8 +133,36 @@ class QAService:
         self._query_embedder: Embedder | None = None
         self._reranker: Reranker | None = None
         self._reader: Reader | None = None
-        self._loaded: _Loaded | None = None
+        self._loaded: _Loaded | _QdrantLoaded | None = None
         self._lock = threading.RLock()
+        self._qdrant: QdrantIndex | None = None
+
+    @property
+    def uses_qdrant(self) -> bool:
+        return self.settings.vector_store == "qdrant"
+
+    @property
+    def qdrant(self) -> QdrantIndex:
+        """The Qdrant index (QABOT_VECTOR_STORE=qdrant), connected on first use."""
+        with self._lock:
+            if self._qdrant is None:
+                from qabot.qdrant_index import QdrantIndex
+
+                self._qdrant = QdrantIndex.from_settings(self.settings)
+            return self._qdrant
+
+    def _current_version(self) -> str | None:
+        if self.uses_qdrant:
+            current = self.qdrant.current()
+            return current.version if current else None
+        return self.store.current_version()
+
+    def _load(self) -> _Loaded | _QdrantLoaded:
+        if self.uses_qdrant:
+            embedder = self.embedder
+            data = self.qdrant.load(expect_model_id=embedder.model_id)
+            return _QdrantLoaded(data)
+        return _Loaded(self.store.load(expect_model_id=self.embedder.model_id))
 
     # -- models and index, loaded once -------------------------------------------------------
     @property
@@ -167,10 +222,10 @@ class QAService:
             return s.score_threshold
         loaded = self._loaded
         if loaded is None:  # eval asks before the first question; nothing to size without one
-            if not self.store.exists():
+            if not self.has_index():
                 return s.score_threshold
             loaded = self._index()
-        return calibration(s.embedder, s.model).threshold_for(len(loaded.data.chunks))
+        return calibration(s.embedder, s.model).threshold_for(loaded.n_chunks)
 
     def _onnx_folder(self) -> Path | None:
         s = self.settings
@@ -213,14 +268,14 @@ class QAService:
     @property
     def index_version(self) -> str | None:
         loaded = self._loaded
-        return loaded.data.version if loaded else self.store.current_version()
+        return loaded.data.version if loaded else self._current_version()
 
     def _index(self) -> _Loaded:
         loaded = self._loaded
         if loaded is None:
             with self._lock:
                 if self._loaded is None:
-                    self._loaded = _Loaded(self.store.load(expect_model_id=self.embedder.model_id))
+                    self._loaded = self._load()
                 loaded = self._loaded
         return loaded
 
@@ -232,14 +287,14 @@ class QAService:
 
     def reload_if_changed(self) -> bool:
         """Load the index version another process made current, if any. True when swapped."""
-        current = self.store.current_version()
+        current = self._current_version()
         loaded = self._loaded
         if current is None or (loaded is not None and loaded.data.version == current):
             return False
         with self._lock:
             if self._loaded is not None and self._loaded.data.version == current:
                 return False
-            fresh = _Loaded(self.store.load(expect_model_id=self.embedder.model_id))
+            fresh = self._load()
             self._loaded = fresh  # readers holding the old one finish with it
         log.info("loaded index version %s", fresh.data.version)
         return True
@@ -368,7 +423,7 @@ class QAService:
 
     # -- the index ---------------------------------------------------------------------------
     def has_index(self) -> bool:
-        return self.store.exists()
+        return self._current_version() is not None
 
     def build(self, *, full: bool = False, progress: bool = False) -> BuildReport:
         """Incremental build (or `full` from scratch); the new version is live on return."""
@@ -386,6 +441,8 @@ class QAService:
             max_document_chars=self.settings.max_document_chars,
             follow_external_links=self.settings.follow_external_links,
         )
+        if self.uses_qdrant:
+            return self._build_qdrant(options, full=full, progress=progress)
         loaded = self._loaded
         # The build starts from the version held here and hands back the new one: neither is
         # read from disk (at 100k chunks each read costs ~0.8 s). The export runs under the
@@ -409,7 +466,33 @@ class QAService:
         self.reload_if_changed()
         return report
 
+    def _build_qdrant(self, options: BuildOptions, *, full: bool, progress: bool) -> BuildReport:
+        from qabot import qdrant_build
+
+        if options.sentences:  # not stored in Qdrant: retrieval ranks by passages alone
+            log.warning("QABOT_SENTENCE_VECTORS: sentence vectors are not stored in Qdrant")
+            options = replace(options, sentences=False)
+        with self.store.lock():
+            report = qdrant_build.build(
+                index=self.qdrant,
+                embedder=self.embedder,
+                options=options,
+                full=full,
+                progress=progress,
+            )
+            self._export_query_model()
+        self.reload_if_changed()
+        return report
+
     def status(self) -> IndexStatus:
+        if self.uses_qdrant:
+            from qabot import qdrant_build
+
+            return qdrant_build.status(
+                index=self.qdrant,
+                seeds_dir=self.settings.seeds_dir,
+                follow_external_links=self.settings.follow_external_links,
+            )
         return index_status(
             store=self.store,
             seeds_dir=self.settings.seeds_dir,
@@ -420,6 +503,8 @@ class QAService:
         """Every file of the current version hashed and compared with its manifest, then the
         version loaded (which checks the files fit together). Raises IndexCorruptError naming
         what is damaged."""
+        if self.uses_qdrant:
+            return self._verify_qdrant()
         check = self.store.verify()
         if check.problems:
             raise IndexCorruptError(
@@ -428,6 +513,24 @@ class QAService:
             )
         self.store.load()
         return check
+
+    def _verify_qdrant(self) -> Verification:
+        """The manifest read, the model checked, and the live points counted against it."""
+        data = self.qdrant.load(expect_model_id=self.embedder.model_id)
+        count = self.qdrant.client.count(data.collection, exact=True).count
+        expected = int(data.manifest["points"])
+        # With a server, replaced points stay until the next build (readers filter them out).
+        if count < expected or (self.qdrant.local and count != expected):
+            raise IndexCorruptError(
+                f"the Qdrant collection {data.collection} holds {count} points, its manifest "
+                f"says {expected}: run `qabot index rebuild`"
+            )
+        summary = (
+            f"Index version {data.version} is intact: {data.n_chunks} chunks of "
+            f"{len(data.docs)} documents in Qdrant ({self.qdrant.where}), built with "
+            f"{data.model_id}."
+        )
+        return Verification(data.version, files=expected, summary=summary)
 
     def add_files(self, paths: list[Path], *, progress: bool = False) -> BuildReport:
         """Copy files or folders into the seeds folder, then build incrementally."""
@@ -513,6 +616,8 @@ class QAService:
     def documents(self) -> list[tuple[str, str, int]]:
         """(doc_id, title, number of chunks) of each document in the loaded index."""
         data = self._index().data
+        if self.uses_qdrant:
+            return data.document_counts()
         counts = np.bincount(data.chunks["doc"], minlength=len(data.docs))
         return [(d.doc_id, d.title, int(counts[i])) for i, d in enumerate(data.docs)]
 

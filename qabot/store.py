@@ -525,6 +525,8 @@ class Verification:
     hashed_bytes: int = 0
     recorded: bool = True  # False: a version written before manifests had checksums
     problems: list[str] = field(default_factory=list)
+    # A store that is not files (Qdrant) says what it checked in one line instead.
+    summary: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -167,6 +167,9 @@ class IndexStatus:
     # and what is wrong with them.
     checked_files: int | None = None
     damaged: list[str] = field(default_factory=list)
+    # Where an index kept outside index/ lives ("Qdrant collection qabot at http://..."); None
+    # for the FAISS files, whose size and checksums are shown instead.
+    location: str | None = None
 
     @property
     def size_text(self) -> str:

@@ -94,7 +94,7 @@ def _retriever(days: list[int]) -> Retriever:
         vectors=vectors,
         dense_search=search,
         lexical=LexicalIndex.build(texts),
-        chunk_days=np.array(days, dtype=np.int64),
+        chunk_days=lambda rows: np.array(days, dtype=np.int64)[rows],
     )
 
 
