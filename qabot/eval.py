@@ -35,12 +35,12 @@ from pathlib import Path
 
 import numpy as np
 
+from qabot.calibration import builds_sentence_vectors, chunk_tokens
 from qabot.config import Settings
 from qabot.dates import parse_date
 from qabot.errors import QabotError
 from qabot.plurals import english
 from qabot.question import search_text
-from qabot.retrieval import builds_sentence_vectors, chunk_tokens
 from qabot.store import DATES_MANIFEST_KEY, FORMAT_VERSION
 
 HIT_AT = (1, 5, 10)

