@@ -69,7 +69,7 @@ class Answer:
     found: bool
     hits: list[Hit] = field(default_factory=list)
     # The confidence the threshold was compared with (what the embedder's `Calibration` in
-    # qabot/retrieval.py defines: for MiniLM the answer sentence's score, else the best cosine
+    # qabot/calibration.py defines: for MiniLM the answer sentence's score, else the best cosine
     # plus a share of the best BM25 match), also when not found, for tuning thresholds. With
     # QABOT_RERANKER_THRESHOLD set: the best cross-encoder score instead.
     best_score: float | None = None
