@@ -252,7 +252,8 @@ class QAService:
     def _export_query_model(self) -> None:
         """After a build, with the index lock held: export the model to ONNX once (per model)
         for fast asking, after removing what killed exports left behind (~90 MB each)."""
-        from qabot.embedders.onnx import export_onnx, is_exported, remove_leftovers
+        from qabot.embedders.onnx import is_exported
+        from qabot.embedders.onnx_export import export_onnx, remove_leftovers
 
         remove_leftovers(self.settings.index_dir / "onnx")  # whatever the settings are now
         folder = self._onnx_folder()
