@@ -56,16 +56,8 @@ class _Loaded:
     """An index version with its search structure, swapped as one reference."""
 
     def __init__(self, data: IndexData) -> None:
-        import faiss
-
         self.data = data
-        if data.ann is not None:
-            self.search_index = data.ann
-        else:
-            # Vectors are L2-normalised, so inner product is cosine similarity.
-            self.search_index = faiss.IndexFlatIP(data.vectors.shape[1])
-            if len(data.vectors):
-                self.search_index.add(data.vectors)
+        self.searcher = ann.Searcher(data.vectors, index=data.ann)
         lexical = data.lexical
         if lexical is None:  # an index from before BM25, or a damaged bm25/: rebuild in memory
             log.info("building the lexical index of version %s in memory", data.version)
@@ -73,7 +65,7 @@ class _Loaded:
             lexical = data.lexical = build_lexical(data.docs, data.chunks)
         self.retriever = Retriever(
             vectors=data.vectors,
-            dense_search=self.search,
+            dense_search=self.searcher.top,
             lexical=lexical,
             chunk_text=lambda row: data.chunk(row).text,
             sentence_vectors=data.sentence_vectors,
@@ -84,13 +76,6 @@ class _Loaded:
     @property
     def n_chunks(self) -> int:
         return len(self.data.chunks)
-
-    def search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
-        n = min(k, self.search_index.ntotal)
-        if n == 0:
-            return []
-        scores, ids = ann.search(self.search_index, qvec.reshape(1, -1), k=n)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
 
 class _QdrantLoaded:
