@@ -31,7 +31,8 @@ from qabot.errors import (
     QabotError,
 )
 from qabot.lexical import ANALYZER, LexicalIndex
-from qabot.store import CHUNK_DTYPE, DATES_MANIFEST_KEY, IndexData, IndexStore, StoredDocument
+from qabot.manifest import Manifest
+from qabot.store import CHUNK_DTYPE, IndexData, IndexStore, StoredDocument
 from qabot.types import BuildReport, Chunk, Document, IndexStatus
 
 log = logging.getLogger("qabot")
@@ -191,19 +192,17 @@ def build_version(
         old = None if full else _load_previous(store, held)
         chunking = _chunking_manifest(options)
         if old is not None and (
-            old.model_id != embedder.model_id or old.manifest.get("chunking") != chunking
+            old.model_id != embedder.model_id or old.manifest.chunking != chunking
         ):
             log.warning(
                 "%s changed since the last build (%s -> %s): embedding everything",
-                *_what_changed(
-                    old.model_id, embedder.model_id, old.manifest.get("chunking"), chunking
-                ),
+                *_what_changed(old.model_id, embedder.model_id, old.manifest.chunking, chunking),
             )
             old = None
         # An index written before documents had dates: read every file again (their vectors
         # are reused, the text being the same) so that its documents get theirs.
-        undated = old is not None and not old.manifest.get(DATES_MANIFEST_KEY)
-        old_files: dict = old.manifest.get("files", {}) if old else {}
+        undated = old is not None and not old.manifest.dates
+        old_files: dict = old.manifest.files if old else {}
         old_rows = old.doc_chunk_rows() if old else {}
         # A rebuild from scratch keeps the same file of each set of copies indexed, too.
         indexed = old_files if old is not None else _indexed_files(store)
@@ -272,20 +271,20 @@ def build_version(
             sentences = _sentences(
                 old, sources, flat, embedder, batch_size=options.batch_size, progress=progress
             )
-        manifest = {
-            "model_id": embedder.model_id,
-            "chunking": chunking,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "files": files,
-            "skipped": report.skipped,
-            "duplicates": report.duplicates,
-            "lexical": ANALYZER,
-            DATES_MANIFEST_KEY: True,
-        }
+        manifest = Manifest(
+            model_id=embedder.model_id,
+            chunking=chunking,
+            built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            files=files,
+            skipped=report.skipped,
+            duplicates=report.duplicates,
+            lexical=ANALYZER,
+            dates=True,
+        )
         lexical = update_lexical(old, plan, docs, all_chunks)
         appended = old is not None and plan.appends_only(old)
         ann_index = _vector_index(old, plan, all_vectors, setting=options.ann)
-        manifest["ann"] = ann.describe(ann_index) if ann_index is not None else {"kind": "flat"}
+        manifest.ann = ann.describe(ann_index) if ann_index is not None else {"kind": "flat"}
         written = store.write(
             manifest=manifest,
             docs=docs,
@@ -307,7 +306,7 @@ def _indexed_files(store: IndexStore) -> dict:
     """The files of the current version's manifest, {} when there is none or it is unreadable
     (it is only a preference among copies)."""
     try:
-        return store.read_manifest().get("files", {}) if store.exists() else {}
+        return store.read_manifest().files if store.exists() else {}
     except (QabotError, OSError, ValueError):
         return {}
 
@@ -539,16 +538,16 @@ def status(
         compare_files(st, {}, seeds_dir, follow_external_links=follow_external_links)
         return st
     manifest = store.read_manifest()
-    files = manifest.get("files", {})
+    files = manifest.files
     check = store.verify()  # every file hashed: ~0.1 s per 150 MB
     st = IndexStatus(
         built=True,
-        documents=manifest.get("documents", 0),
-        chunks=manifest.get("chunks", 0),
-        model_id=manifest.get("model_id"),
+        documents=manifest.documents,
+        chunks=manifest.chunks,
+        model_id=manifest.model_id,
         size_bytes=store.size_bytes(),
-        built_at=manifest.get("built_at"),
-        skipped=[tuple(s) for s in manifest.get("skipped", [])],
+        built_at=manifest.built_at,
+        skipped=[tuple(s) for s in manifest.skipped],
         checked_files=check.files if check.recorded else None,
         damaged=check.problems,
     )

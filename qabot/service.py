@@ -596,7 +596,7 @@ class QAService:
         or None."""
         if not self.store.exists():
             return None
-        files = self.store.read_manifest().get("files", {})
+        files = self.store.read_manifest().files
         return next((rel for rel, f in sorted(files.items()) if f["sha256"] == sha256), None)
 
     def documents(self) -> list[tuple[str, str, int]]:
