@@ -78,6 +78,7 @@ class BuildPlan:
 
     docs: list[DocPlan]
     to_embed: list[Document]  # the new documents, in order
+    files: dict[str, dict]  # the manifest's "files": {file: {"sha256", "size", "docs"}}
 
     @property
     def stored(self) -> list[StoredDocument]:
@@ -95,7 +96,7 @@ class BuildPlan:
             # A reused document without chunks has no rows to keep in order: any place will do.
             return p.rows is None, int(p.rows[0]) if p.rows is not None and len(p.rows) else 0
 
-        return BuildPlan(sorted(self.docs, key=key), self.to_embed)
+        return BuildPlan(sorted(self.docs, key=key), self.to_embed, self.files)
 
     def appends_only(self, old: IndexData) -> bool:
         """Whether the new version's first rows are all the old version's rows, in order
@@ -203,45 +204,21 @@ def build_version(
         # are reused, the text being the same) so that its documents get theirs.
         undated = old is not None and not old.manifest.dates
         old_files: dict = old.manifest.files if old else {}
-        old_rows = old.doc_chunk_rows() if old else {}
         # A rebuild from scratch keeps the same file of each set of copies indexed, too.
         indexed = old_files if old is not None else _indexed_files(store)
         duplicates = find_duplicates(scan.files, indexed=indexed)
         report.duplicates = sorted(duplicates.items())
         scan = Scan([f for f in scan.files if f.rel not in duplicates], scan.skipped)
 
-        files: dict[str, dict] = {}
-        plan = BuildPlan([], [])
-        reread = {} if undated else old_files
-        for entry, result in _documents(scan, old, reread, options.max_document_chars):
-            if isinstance(result, Exception):
-                report.skipped.append((entry.rel, str(result)))
-                log.warning("skipped %s: %s", entry.rel, result)
-                continue
-            prev = old_files.get(entry.rel)
-            if prev is None:
-                report.added.append(entry.rel)
-            elif prev["sha256"] != entry.sha256:
-                report.changed.append(entry.rel)
-            else:
-                report.unchanged += 1
-            files[entry.rel] = {
-                "sha256": entry.sha256,
-                "size": entry.size,
-                "docs": [d.doc_id for d in result],
-            }
-            for doc in result:
-                previous = old.document(doc.doc_id) if old else None
-                reuse = previous is not None and previous.sha256 == doc.sha256
-                stored = StoredDocument(
-                    doc.doc_id, doc.title, doc.source, doc.text, doc.sha256, doc.date
-                )
-                # The previous object carries its encoded docs.jsonl line.
-                kept = previous if reuse and previous == stored else stored
-                plan.docs.append(DocPlan(kept, old_rows[doc.doc_id] if reuse else None))
-                if not reuse:
-                    plan.to_embed.append(doc)
-        report.deleted = sorted(set(old_files) - set(files))
+        plan = _plan(
+            scan,
+            old,
+            report,
+            old_files=old_files,
+            reread=old_files if not undated else {},
+            max_chars=options.max_document_chars,
+        )
+        report.deleted = sorted(set(old_files) - set(plan.files))
         plan = plan.reused_first()
         docs = plan.stored
 
@@ -275,7 +252,7 @@ def build_version(
             model_id=embedder.model_id,
             chunking=chunking,
             built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            files=files,
+            files=plan.files,
             skipped=report.skipped,
             duplicates=report.duplicates,
             lexical=ANALYZER,
@@ -300,6 +277,51 @@ def build_version(
         report.chunks_total = len(all_chunks)
     report.seconds = time.perf_counter() - t0
     return report, written
+
+
+def _plan(
+    scan: Scan,
+    old: IndexData | None,
+    report: BuildReport,
+    *,
+    old_files: dict,
+    reread: dict,
+    max_chars: int,
+) -> BuildPlan:
+    """What each readable document of `scan` reuses from `old` or embeds, in scan order; fills
+    `report`'s added, changed, unchanged and skipped files. `reread`: the old files whose
+    documents may be taken from `old` without reading them again."""
+    plan = BuildPlan([], [], {})
+    old_rows = old.doc_chunk_rows() if old else {}
+    for entry, result in _documents(scan, old, reread, max_chars):
+        if isinstance(result, Exception):
+            report.skipped.append((entry.rel, str(result)))
+            log.warning("skipped %s: %s", entry.rel, result)
+            continue
+        prev = old_files.get(entry.rel)
+        if prev is None:
+            report.added.append(entry.rel)
+        elif prev["sha256"] != entry.sha256:
+            report.changed.append(entry.rel)
+        else:
+            report.unchanged += 1
+        plan.files[entry.rel] = {
+            "sha256": entry.sha256,
+            "size": entry.size,
+            "docs": [d.doc_id for d in result],
+        }
+        for doc in result:
+            previous = old.document(doc.doc_id) if old else None
+            reuse = previous is not None and previous.sha256 == doc.sha256
+            stored = StoredDocument(
+                doc.doc_id, doc.title, doc.source, doc.text, doc.sha256, doc.date
+            )
+            # The previous object carries its encoded docs.jsonl line.
+            kept = previous if reuse and previous == stored else stored
+            plan.docs.append(DocPlan(kept, old_rows[doc.doc_id] if reuse else None))
+            if not reuse:
+                plan.to_embed.append(doc)
+    return plan
 
 
 def _indexed_files(store: IndexStore) -> dict:
