@@ -59,7 +59,7 @@ def chunking_params(options: BuildOptions, embedder: Embedder) -> ChunkParams:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DocPlan:
     """One document of the new version: reused, its chunks and vectors copied from the previous
     version (`rows`, its chunk rows there), or new (`rows` None: chunked and embedded)."""
@@ -111,21 +111,20 @@ class BuildPlan:
         offset: dict[str, int] = {}
         for chunk_no, chunk in enumerate(flat):
             offset.setdefault(chunk.doc_id, chunk_no)
-        old_rows, new_positions, reused, sizes = [], [], [], []
+        old_rows, new_positions, sizes, reused = [], [], [], []
         for p in self.docs:
             if p.rows is not None:
                 old_rows.append(p.rows)
-                size = len(p.rows)
+                sizes.append(len(p.rows))
             else:
                 start = offset.get(p.doc.doc_id, 0)
-                size = len(new_chunks[p.doc.doc_id])
-                new_positions.append(np.arange(start, start + size))
-            reused.append(np.full(size, p.rows is not None))
-            sizes.append(size)
+                sizes.append(len(new_chunks[p.doc.doc_id]))
+                new_positions.append(np.arange(start, start + sizes[-1]))
+            reused.append(p.rows is not None)
         return ChunkSources(
-            reused=_concat(reused, bool),
-            old_rows=_concat(old_rows, np.int64),
-            new_positions=_concat(new_positions, np.int64),
+            reused=np.repeat(np.array(reused, dtype=bool), sizes),
+            old_rows=_concat(old_rows),
+            new_positions=_concat(new_positions),
             doc=np.repeat(np.arange(len(self.docs), dtype=np.int64), sizes),
         )
 
@@ -140,8 +139,8 @@ class ChunkSources:
     doc: np.ndarray  # its document's position in the new version
 
 
-def _concat(parts: list[np.ndarray], dtype) -> np.ndarray:
-    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
 
 def _chunking_manifest(options: BuildOptions) -> dict:
