@@ -61,8 +61,8 @@ def main() -> None:
     questions = benchlib.read_questions(args.corpus, limit=args.questions + 5)
     warmup, questions = questions[:5], questions[5:]
     print(
-        f"# index {workdir}: {manifest['chunks']} chunks, {manifest['documents']} documents, "
-        f"{manifest['model_id']}, ann {manifest.get('ann', {}).get('kind', 'flat')}"
+        f"# index {workdir}: {manifest.chunks} chunks, {manifest.documents} documents, "
+        f"{manifest.model_id}, ann {manifest.ann_kind}"
     )
     print(f"# {len(questions)} questions from {args.corpus}, each timed once per mode")
     print(

@@ -101,7 +101,8 @@ def main() -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from qabot.embedders.onnx import OnnxQueryEmbedder, export_onnx
+    from qabot.embedders.onnx import OnnxQueryEmbedder
+    from qabot.embedders.onnx_export import export_onnx
     from qabot.embedders.st import resolve_model
 
     print(f"  (in-process import of sentence_transformers: {time.perf_counter() - start:.2f} s)")

@@ -212,6 +212,28 @@ def search(
     return scores, ids
 
 
+class Searcher:
+    """Top-k cosine search over one index version's vectors: through its stored approximate
+    index, or exactly through a flat index built in memory (exact search is never stored: it is
+    rebuilt from the vectors at load)."""
+
+    def __init__(self, vectors: np.ndarray, *, index: faiss.Index | None = None) -> None:
+        if index is None:
+            # Vectors are L2-normalised, so inner product is cosine similarity.
+            index = faiss.IndexFlatIP(vectors.shape[1])
+            if len(vectors):
+                index.add(vectors)
+        self.index = index
+
+    def top(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The (row, cosine) of the k rows nearest to one query vector, best first."""
+        n = min(k, self.index.ntotal)
+        if n == 0:
+            return []
+        scores, ids = search(self.index, qvec.reshape(1, -1), k=n)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+
 def _search_params(index: faiss.Index, exclude: np.ndarray) -> faiss.SearchParameters:
     """Search parameters that skip `exclude`, keeping the index's own efSearch / nprobe (a
     parameter object replaces them, it does not inherit)."""

@@ -39,9 +39,9 @@ from qabot.calibration import builds_sentence_vectors, chunk_tokens
 from qabot.config import Settings
 from qabot.dates import parse_date
 from qabot.errors import QabotError
+from qabot.manifest import FORMAT_VERSION
 from qabot.plurals import english
 from qabot.question import search_text
-from qabot.store import DATES_MANIFEST_KEY, FORMAT_VERSION
 
 HIT_AT = (1, 5, 10)
 CORPUS = "corpus.jsonl"
@@ -192,7 +192,7 @@ def prepare_index(
     if service.has_index() and info_path.is_file():
         build = json.loads(info_path.read_text(encoding="utf-8")) | {"cached": True}
         faiss = settings.vector_store != "qdrant"
-        if faiss and not service.store.read_manifest().get(DATES_MANIFEST_KEY):
+        if faiss and not service.store.read_manifest().dates:
             service.build(progress=progress)  # an index from before dates: reads them, no embedding
     else:
         report = service.build(full=True, progress=progress)

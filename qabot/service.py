@@ -55,16 +55,8 @@ class _Loaded:
     """An index version with its search structure, swapped as one reference."""
 
     def __init__(self, data: IndexData) -> None:
-        import faiss
-
         self.data = data
-        if data.ann is not None:
-            self.search_index = data.ann
-        else:
-            # Vectors are L2-normalised, so inner product is cosine similarity.
-            self.search_index = faiss.IndexFlatIP(data.vectors.shape[1])
-            if len(data.vectors):
-                self.search_index.add(data.vectors)
+        self.searcher = ann.Searcher(data.vectors, index=data.ann)
         lexical = data.lexical
         if lexical is None:  # an index from before BM25, or a damaged bm25/: rebuild in memory
             log.info("building the lexical index of version %s in memory", data.version)
@@ -72,7 +64,7 @@ class _Loaded:
             lexical = data.lexical = build_lexical(data.docs, data.chunks)
         self.retriever = Retriever(
             vectors=data.vectors,
-            dense_search=self.search,
+            dense_search=self.searcher.top,
             lexical=lexical,
             chunk_text=lambda row: data.chunk(row).text,
             sentence_vectors=data.sentence_vectors,
@@ -83,13 +75,6 @@ class _Loaded:
     @property
     def n_chunks(self) -> int:
         return len(self.data.chunks)
-
-    def search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
-        n = min(k, self.search_index.ntotal)
-        if n == 0:
-            return []
-        scores, ids = ann.search(self.search_index, qvec.reshape(1, -1), k=n)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
 
 class _QdrantLoaded:
@@ -251,7 +236,8 @@ class QAService:
     def _export_query_model(self) -> None:
         """After a build, with the index lock held: export the model to ONNX once (per model)
         for fast asking, after removing what killed exports left behind (~90 MB each)."""
-        from qabot.embedders.onnx import export_onnx, is_exported, remove_leftovers
+        from qabot.embedders.onnx import is_exported
+        from qabot.embedders.onnx_export import export_onnx, remove_leftovers
 
         remove_leftovers(self.settings.index_dir / "onnx")  # whatever the settings are now
         folder = self._onnx_folder()
@@ -609,7 +595,7 @@ class QAService:
         or None."""
         if not self.store.exists():
             return None
-        files = self.store.read_manifest().get("files", {})
+        files = self.store.read_manifest().files
         return next((rel for rel, f in sorted(files.items()) if f["sha256"] == sha256), None)
 
     def documents(self) -> list[tuple[str, str, int]]:

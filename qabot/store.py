@@ -6,6 +6,7 @@
       v-<time>-<rand>/   one complete build:
         manifest.json    format, model id, dimension, chunking, per-file and per-document hashes,
                          and "checksums": the size and SHA-256 of every other file of the version
+                         (read and written by qabot/manifest.py's Manifest)
         docs.jsonl       each document's extracted text (chunks are offsets into it)
         chunks.npy       (doc index, start, end) per chunk, row i = vector i
         vectors.npy      float32, L2-normalised, one row per chunk
@@ -39,7 +40,7 @@ import re
 import secrets
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,9 +53,9 @@ from qabot.errors import (
     IndexMissingError,
 )
 from qabot.fsutil import fsync_dir, fsync_file, write_error
+from qabot.manifest import Manifest
 from qabot.types import Chunk
 
-FORMAT_VERSION = 1
 # A version's vectors (and documents) are one file, or a few when builds that only added
 # documents hard-linked the previous version's files and wrote just the new rows (manifest
 # "vector_files" / "doc_files": [file, rows] in row order).
@@ -70,9 +71,6 @@ VERSION_NAME = re.compile(r"v-[0-9T.]+-[0-9a-f]+")
 # Loading checks every size (a stat) and hashes the files up to this size (SHA-256 runs at
 # ~1.7 GB/s: 32 MiB is ~20 ms); `qabot index status` and `qabot index verify` hash them all.
 HASH_ON_LOAD_BYTES = 32 << 20
-# In the manifest of an index whose documents carry their dates (qabot/dates.py); an older
-# index's documents are read again by the next build (their vectors reused).
-DATES_MANIFEST_KEY = "dates"
 CHUNK_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i4"), ("end", "<i4")])
 
 
@@ -102,7 +100,7 @@ class IndexData:
     """One version of the index in memory."""
 
     version: str
-    manifest: dict
+    manifest: Manifest
     docs: list[StoredDocument]
     chunks: np.ndarray  # CHUNK_DTYPE
     vectors: np.ndarray  # (n, dim) float32
@@ -117,7 +115,7 @@ class IndexData:
 
     @property
     def model_id(self) -> str:
-        return self.manifest["model_id"]
+        return self.manifest.model_id
 
     def chunk(self, i: int) -> Chunk:
         row = self.chunks[i]
@@ -182,35 +180,9 @@ class IndexStore:
     def exists(self) -> bool:
         return self.current_version() is not None
 
-    def read_manifest(self, version: str | None = None) -> dict:
+    def read_manifest(self, version: str | None = None) -> Manifest:
         version = version or self._require_version()
-        path = self.root / version / "manifest.json"
-        try:
-            manifest = json.loads(path.read_bytes())
-        except FileNotFoundError as exc:
-            raise IndexCorruptError(
-                f"index version {version} has no manifest: run `qabot index rebuild`"
-            ) from exc
-        except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
-            raise IndexCorruptError(
-                f"index manifest {path} is unreadable: run `qabot index rebuild`"
-            ) from exc
-        if not isinstance(manifest, dict):
-            raise IndexCorruptError(
-                f"index manifest {path} is damaged (not a JSON object): run `qabot index rebuild`"
-            )
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise IndexMismatchError(
-                f"index in {self.root}/ has format {manifest.get('format_version')}, this qabot "
-                f"reads format {FORMAT_VERSION}: run `qabot index rebuild`"
-            )
-        if not isinstance(manifest.get("model_id"), str) or not all(
-            isinstance(manifest.get(key), int) for key in ("chunks", "documents", "dim")
-        ):
-            raise IndexCorruptError(
-                f"index manifest {path} is damaged (fields missing): run `qabot index rebuild`"
-            )
-        return manifest
+        return Manifest.read(root=self.root, version=version)
 
     def verify(self, version: str | None = None, *, hash_limit: int | None = None) -> Verification:
         """Check every file of a version (the current one by default) against the sizes and
@@ -221,9 +193,9 @@ class IndexStore:
     def load(self, *, expect_model_id: str | None = None) -> IndexData:
         version = self._require_version()
         manifest = self.read_manifest(version)
-        if expect_model_id and manifest.get("model_id") != expect_model_id:
+        if expect_model_id and manifest.model_id != expect_model_id:
             raise IndexMismatchError(
-                f"the index was built with {manifest.get('model_id')} but settings select "
+                f"the index was built with {manifest.model_id} but settings select "
                 f"{expect_model_id}: run `qabot index rebuild`, or set QABOT_EMBEDDER/QABOT_MODEL "
                 "back to what built it"
             )
@@ -236,7 +208,7 @@ class IndexStore:
             )
         try:
             docs = []
-            for name, rows in _row_files(manifest, "doc_files", DOC_FILE, "documents"):
+            for name, rows in _row_files(manifest.doc_files, DOC_FILE, manifest.documents):
                 text = (folder / name).read_text(encoding="utf-8")
                 part = [_stored_document(ln) for ln in text.split("\n") if ln]
                 if len(part) != rows:
@@ -244,7 +216,7 @@ class IndexStore:
                 docs.extend(part)
             chunks = np.load(folder / "chunks.npy", allow_pickle=False)
             parts = []
-            for name, rows in _row_files(manifest, "vector_files", VECTOR_FILE, "chunks"):
+            for name, rows in _row_files(manifest.vector_files, VECTOR_FILE, manifest.chunks):
                 parts.append(np.load(folder / name, allow_pickle=False))
                 if len(parts[-1]) != rows:
                     raise ValueError(f"{name} does not match the manifest")
@@ -254,7 +226,7 @@ class IndexStore:
                 f"index files in {folder} are damaged ({exc.__class__.__name__}): "
                 "run `qabot index rebuild`"
             ) from exc
-        n = manifest.get("chunks")
+        n = manifest.chunks
         if (
             chunks.dtype != CHUNK_DTYPE
             or chunks.ndim != 1
@@ -262,15 +234,15 @@ class IndexStore:
             or vectors.ndim != 2
             or len(chunks) != n
             or len(vectors) != n
-            or vectors.shape[1] != manifest.get("dim")
-            or len(docs) != manifest.get("documents")
+            or vectors.shape[1] != manifest.dim
+            or len(docs) != manifest.documents
             or not _chunks_fit(chunks, docs)
         ):
             raise IndexCorruptError(
                 f"index files in {folder} do not match its manifest: run `qabot index rebuild`"
             )
         ann = None
-        if manifest.get("ann", {}).get("kind", "flat") != "flat":
+        if manifest.ann_kind != "flat":
             from qabot import ann as ann_mod
 
             ann = ann_mod.load_index(folder / "faiss.index")
@@ -285,7 +257,7 @@ class IndexStore:
         if lexical is not None and lexical.n_rows != n:
             lexical = None
         data = IndexData(version, manifest, docs, chunks, vectors, ann, lexical)
-        if manifest.get("sentences") is not None:
+        if manifest.sentences is not None:
             data.sentence_vectors, data.sentence_offsets = _load_sentences(folder, manifest)
         return data
 
@@ -351,7 +323,7 @@ class IndexStore:
     def write(
         self,
         *,
-        manifest: dict,
+        manifest: Manifest,
         docs: list[StoredDocument],
         chunks: np.ndarray,
         vectors: np.ndarray,
@@ -420,20 +392,18 @@ class IndexStore:
                 for path in (tmp / FOLDER).iterdir():
                     fsync_file(path)
                 fsync_dir(tmp / FOLDER)
-            manifest = {
-                **manifest,
-                "format_version": FORMAT_VERSION,
-                "chunks": len(chunks),
-                "documents": len(docs),
-                "dim": int(vectors.shape[1]),
-                "vector_files": vector_files,
-                "doc_files": doc_files,
-            }
-            if sentences is not None:
-                manifest["sentences"] = len(sentence_vectors)
             previous = self.root / appended_to.version if appended_to is not None else None
-            manifest["checksums"] = _checksums(tmp, previous, appended_to)
-            _write_text(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
+            manifest = replace(
+                manifest,
+                chunks=len(chunks),
+                documents=len(docs),
+                dim=int(vectors.shape[1]),
+                vector_files=vector_files,
+                doc_files=doc_files,
+                sentences=len(sentence_vectors) if sentences is not None else None,
+                checksums=_checksums(tmp, previous, appended_to),
+            )
+            manifest.write(tmp)
             fsync_dir(tmp)
             os.rename(tmp, folder)
             _write_text(self.root / f".{CURRENT}.tmp", version)
@@ -475,7 +445,8 @@ class IndexStore:
         files are merged into one (the first, big file stays linked): a load opens few files."""
         linked: list[tuple[str, int]] = []
         if appended_to is not None:
-            old = _row_files(appended_to.manifest, key, default, count)
+            m = appended_to.manifest
+            old = _row_files(getattr(m, key), default, getattr(m, count))
             if sum(n for _, n in old) <= len(rows):
                 keep = old if len(old) < MAX_ROW_FILES else old[:1]
                 try:
@@ -541,7 +512,7 @@ def _digest(path: Path) -> str:
 def _checksums(tmp: Path, previous: Path | None, appended_to: IndexData | None) -> dict:
     """{file: {"bytes", "sha256"}} for every file below `tmp`. A file hard-linked from the
     previous version (same inode) takes the previous manifest's entry instead of being read."""
-    known = (appended_to.manifest.get("checksums") if appended_to is not None else None) or {}
+    known = (appended_to.manifest.checksums if appended_to is not None else None) or {}
     out = {}
     for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
         name = path.relative_to(tmp).as_posix()
@@ -557,11 +528,11 @@ def _checksums(tmp: Path, previous: Path | None, appended_to: IndexData | None) 
     return out
 
 
-def _check_files(folder: Path, manifest: dict, hash_limit: int | None) -> Verification:
+def _check_files(folder: Path, manifest: Manifest, hash_limit: int | None) -> Verification:
     """Every file the manifest lists, checked for its size, and for its SHA-256 when it is at
     most `hash_limit` bytes (None: all)."""
     check = Verification(folder.name)
-    listed = manifest.get("checksums")
+    listed = manifest.checksums
     if listed is None:
         check.recorded = False
         return check
@@ -614,7 +585,7 @@ def _chunks_fit(chunks: np.ndarray, docs: list[StoredDocument]) -> bool:
     return bool(((start >= 0) & (start <= end) & (end <= lengths)).all())
 
 
-def _load_sentences(folder: Path, manifest: dict) -> tuple[np.ndarray, np.ndarray]:
+def _load_sentences(folder: Path, manifest: Manifest) -> tuple[np.ndarray, np.ndarray]:
     """A version's sentence vectors and offsets, checked against its manifest."""
     try:
         vectors = np.load(folder / SENTENCE_VECTORS, allow_pickle=False)
@@ -628,9 +599,9 @@ def _load_sentences(folder: Path, manifest: dict) -> tuple[np.ndarray, np.ndarra
         vectors.dtype != np.float32
         or vectors.ndim != 2
         or offsets.dtype != np.int64
-        or len(vectors) != manifest["sentences"]
-        or vectors.shape[1] != manifest.get("dim")
-        or offsets.shape != (manifest.get("chunks", -1) + 1,)
+        or len(vectors) != manifest.sentences
+        or vectors.shape[1] != manifest.dim
+        or offsets.shape != (manifest.chunks + 1,)
         or offsets[0] != 0
         or offsets[-1] != len(vectors)
         or (np.diff(offsets) < 1).any()  # every chunk has a sentence (reduceat needs it)
@@ -641,12 +612,12 @@ def _load_sentences(folder: Path, manifest: dict) -> tuple[np.ndarray, np.ndarra
     return vectors, offsets
 
 
-def _row_files(manifest: dict, key: str, default: str, count: str) -> list[tuple[str, int]]:
-    """(file, rows) of a version's vectors or documents in row order; the one `default` file
-    when the manifest does not list them (versions written before files were linked)."""
-    files = manifest.get(key)
+def _row_files(files: list | None, default: str, rows: int) -> list[tuple[str, int]]:
+    """(file, rows) of a version's vectors or documents in row order (the manifest's
+    "vector_files" or "doc_files"); the one `default` file of all `rows` when the manifest does
+    not list them (versions written before files were linked)."""
     if files is None:
-        return [(default, manifest.get(count))]
+        return [(default, rows)]
     return [(str(name), int(rows)) for name, rows in files]
 
 

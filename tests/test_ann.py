@@ -171,3 +171,14 @@ def test_needs_rebuild_when_the_size_calls_for_another_kind(vectors):
     ivf = ann.build_index(vectors[:200], kind="ivf")
     ann.add_to_index(ivf, vectors[200:])  # 15x growth: cells crowded
     assert ann.needs_rebuild(ivf, setting="ivf")
+
+
+def test_searcher_is_exact_without_a_stored_index_and_uses_one_when_given(vectors, indexes):
+    exact = ann.Searcher(vectors)
+    assert exact.index.ntotal == len(vectors)
+    top = exact.top(vectors[7], 3)
+    assert top[0][0] == 7 and top[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert [s for _, s in top] == sorted((s for _, s in top), reverse=True)
+    assert ann.Searcher(vectors, index=indexes["ivf"]).index is indexes["ivf"]
+    assert ann.Searcher(vectors[:2]).top(vectors[0], 10)[0][0] == 0  # k past the size
+    assert ann.Searcher(np.zeros((0, DIM), dtype=np.float32)).top(vectors[0], 5) == []

@@ -43,7 +43,7 @@ async def _indexed(settings, name: str, *, present: bool = True, timeout: float 
     """Wait until the current index version does (or does not) hold `name`."""
     store = IndexStore(settings.index_dir)
     deadline = time.monotonic() + timeout
-    while (name in store.read_manifest().get("files", {})) != present:
+    while (name in store.read_manifest().files) != present:
         assert time.monotonic() < deadline, f"{name} never {'indexed' if present else 'gone'}"
         await asyncio.sleep(0.1)
 

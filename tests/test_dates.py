@@ -14,7 +14,7 @@ from qabot.embedders.hashing import HashingEmbedder
 from qabot.lexical import LexicalIndex
 from qabot.retrieval import MODES, NO_RECENCY, Recency, Retriever
 from qabot.service import QAService
-from qabot.store import DATES_MANIFEST_KEY, IndexStore
+from qabot.store import IndexStore
 from tests.conftest import write
 
 
@@ -157,21 +157,23 @@ def test_an_index_from_before_dates_gets_them_without_embedding(settings, seeds,
     write(seeds / "nato-2024-12-04.txt", "NATO\nRutte spoke in Brussels about the winter.")
     write(seeds / "plain.txt", "Plain\nNo date anywhere in this one.")
     import qabot.documents as documents
-    import qabot.indexer as indexer
 
     # The build as it was: no dates read, none in the manifest.
     with monkeypatch.context() as m:
         m.setattr(documents, "date_in_name", lambda name: "")
-        m.setattr(indexer, "DATES_MANIFEST_KEY", "not-dates")
         embedder = HashingEmbedder()
         QAService(settings, embedder=embedder).build()
     store = IndexStore(settings.index_dir)
-    assert DATES_MANIFEST_KEY not in store.read_manifest()
+    path = settings.index_dir / store.current_version() / "manifest.json"
+    raw = json.loads(path.read_text())
+    del raw["dates"]
+    path.write_text(json.dumps(raw))
+    assert not store.read_manifest().dates
     assert not any(d.date for d in store.load().docs)
 
     report = QAService(settings, embedder=embedder).build()
     assert report.chunks_embedded == 0
-    assert store.read_manifest()[DATES_MANIFEST_KEY] is True
+    assert store.read_manifest().dates is True
     assert {d.doc_id: d.date for d in store.load().docs} == {
         "nato-2024-12-04.txt": "2024-12-04",
         "plain.txt": "",

@@ -256,9 +256,9 @@ def test_adding_documents_links_the_files_it_keeps(settings, seeds):
         write(seeds / f"doc{i}.txt", f"Doc {i}\nTopic word{i} with filler{i}.")
         _svc(settings).build()
         manifest = store.read_manifest()
-        files = [name for name, _ in manifest["vector_files"]]
+        files = [name for name, _ in manifest.vector_files]
         assert 2 <= len(files) <= MAX_ROW_FILES
-        assert len(manifest["doc_files"]) == len(files)
+        assert len(manifest.doc_files) == len(files)
         folder = settings.index_dir / store.current_version()
         # The first file is the first build's, shared (a hard link), never written again.
         assert (folder / "vectors.npy").stat().st_ino == first_file
@@ -267,7 +267,7 @@ def test_adding_documents_links_the_files_it_keeps(settings, seeds):
     appended = store.load()
     _svc(settings).build(full=True)
     full = store.load()
-    assert store.read_manifest()["vector_files"] == [["vectors.npy", len(full.chunks)]]
+    assert store.read_manifest().vector_files == [["vectors.npy", len(full.chunks)]]
 
     def by_chunk(data):  # a full build orders documents by file name, not by when added
         return {
@@ -286,8 +286,8 @@ def test_adding_documents_links_the_files_it_keeps(settings, seeds):
     write(seeds / "new.txt", "New\nA brand new volcano document.")
     _svc(settings).build()
     manifest = store.read_manifest()
-    assert [name for name, _ in manifest["vector_files"]] == ["vectors.npy"]
-    assert [name for name, _ in manifest["doc_files"]] == ["docs.jsonl"]
+    assert [name for name, _ in manifest.vector_files] == ["vectors.npy"]
+    assert [name for name, _ in manifest.doc_files] == ["docs.jsonl"]
     assert _svc(settings).ask("brand new volcano").hits[0].chunk.source == "new.txt"
 
 
@@ -389,8 +389,8 @@ def test_an_index_without_sentences_has_no_sentence_files(settings, seeds):
     svc = _svc(settings)  # the hashing embedder: no sentence ranking
     svc.build()
     data = svc.store.load()
-    assert data.sentence_vectors is None and "sentences" not in data.manifest
-    assert "sentences" not in data.manifest["chunking"]
+    assert data.sentence_vectors is None and data.manifest.sentences is None
+    assert "sentences" not in data.manifest.chunking
 
 
 @pytest.mark.parametrize("damage", ["truncate", "mismatch"])

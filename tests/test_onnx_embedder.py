@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qabot.embedders import onnx
-from qabot.embedders.onnx import OnnxQueryEmbedder, export_onnx, is_exported
+from qabot.embedders import onnx, onnx_export
+from qabot.embedders.onnx import OnnxQueryEmbedder, is_exported
+from qabot.embedders.onnx_export import export_onnx
 from qabot.errors import ConfigError, IndexCorruptError, IndexMismatchError
 
 # Measured max |diff| is ~2e-7 (fp32 end to end); the bounds leave room for other CPUs' kernels.
@@ -192,7 +193,7 @@ def test_failed_export_leaves_the_previous_one_intact(exported, tmp_path, monkey
         (folder / onnx.MODEL_FILE).write_bytes(b"\0" * 1000)
         raise ConfigError("simulated failure half-way through the export")
 
-    monkeypatch.setattr(onnx, "_write_export", half_written)
+    monkeypatch.setattr(onnx_export, "_write_export", half_written)
     with pytest.raises(ConfigError, match="simulated"):
         export_onnx("all-MiniLM-L6-v2", target)
     assert {p.name: p.stat().st_size for p in target.iterdir()} == before
@@ -206,7 +207,7 @@ def test_publish_replaces_an_old_export_without_leftovers(tmp_path):
     (old / "model.onnx").write_text("old")
     new.mkdir()
     (new / "model.onnx").write_text("new")
-    onnx._publish(new, old)
+    onnx_export._publish(new, old)
     assert (old / "model.onnx").read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["onnx"]
 
@@ -216,7 +217,7 @@ def test_stale_leftovers_of_an_interrupted_export_are_removed(tmp_path):
     stale.mkdir()
     fresh.mkdir()
     os.utime(stale, (0, 0))
-    onnx._remove_leftovers(tmp_path / "onnx")
+    onnx_export._remove_leftovers(tmp_path / "onnx")
     assert [p.name for p in tmp_path.iterdir()] == [fresh.name]  # a running export's is kept
 
 

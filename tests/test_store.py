@@ -157,7 +157,7 @@ def test_checksums_cover_every_file_and_reuse_linked_ones(settings, seeds, monke
     _svc(settings).build()
     store = IndexStore(settings.index_dir)
     folder = settings.index_dir / store.current_version()
-    listed = set(store.read_manifest()["checksums"])
+    listed = set(store.read_manifest().checksums)
     on_disk = {
         p.relative_to(folder).as_posix()
         for p in folder.rglob("*")
@@ -172,7 +172,7 @@ def test_checksums_cover_every_file_and_reuse_linked_ones(settings, seeds, monke
     _svc(settings).build()
     assert "vectors.npy" not in hashed and "vectors.1.npy" in hashed
     check = store.verify()
-    assert check.ok and check.files == len(store.read_manifest()["checksums"])
+    assert check.ok and check.files == len(store.read_manifest().checksums)
 
 
 def test_index_dir_that_is_a_file_is_one_message(settings, seeds):
