@@ -147,3 +147,29 @@ async def test_allowed_users_are_refused_only_the_admin_commands(tmp_path, serve
     assert ADMINS_ONLY not in answered and PRIVATE not in answered
     assert ADMINS_ONLY not in stats and PRIVATE not in stats
     assert server.calls_of("getFile") == []
+
+
+async def test_a_refusal_that_cannot_be_sent_still_stops_the_update(tmp_path, server, caplog):
+    """The access check fails closed: when Telegram refuses the refusal (here: its forum topic
+    was deleted), the error is reported and the question still never reaches the search."""
+    forum = server.forum_chat(-400, "Forum")
+    settings = make_settings(tmp_path, server, allowed_user_ids=[ALICE.id])
+    seed(settings)
+    bot = f"@{server.bot_user['username']}"
+    async with running_bot(settings, server):
+        with caplog.at_level("ERROR", logger="qabot.bot"):
+            await server.send_text(BOB, f"{bot} {SYBIHA_QUESTION}", chat=forum, thread=999)
+            await server.wait_until(lambda: server.calls_of("sendMessage"))
+            await asyncio.sleep(0.5)
+        # The chat is handled in order: once Alice's question is answered, Bob's update is done.
+        asked = await server.send_text(ALICE, f"{bot} {SYBIHA_QUESTION}", chat=forum)
+        [answer] = await server.replies(forum["id"], after=asked["message_id"])
+    assert "Sybiha" in answer["text"]
+    to_bob = [
+        c.params.get("text", "")[:20]
+        for method in ("sendMessage", "sendChatAction")
+        for c in server.calls_of(method)
+        if c.params.get("message_thread_id") == 999
+    ]
+    assert to_bob == ["Sorry, this bot is p", "Sorry, something wen"]  # no "typing", no answer
+    assert "error while handling an update" in caplog.text
