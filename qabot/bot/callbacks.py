@@ -62,7 +62,7 @@ async def show_source(update: Update, context: BotContext) -> None:
 
 
 async def expired(update: Update, context: BotContext) -> None:
-    """A press on a button this bot did not make (or that no pattern knows): a polite note."""
+    """A press on a button this bot did not make: a polite note, as for a forgotten one."""
     await update.callback_query.answer(
         text("button_expired", user_language(update)), show_alert=True
     )

@@ -129,7 +129,7 @@ def routes(*, admins: frozenset[int], edit_window: float) -> list[Route]:
             CallbackQueryHandler(callbacks.show_source, pattern=ButtonData.pattern({"s"})),
         ),
         Route(askers, CallbackQueryHandler(votes.on_vote, pattern=ButtonData.pattern(VOTES))),
-        Route(askers, CallbackQueryHandler(callbacks.expired)),  # not ours, or no longer known
+        Route(askers, CallbackQueryHandler(callbacks.expired)),  # data this bot did not make
     ]
 
 
