@@ -147,6 +147,16 @@ def test_button_data_fits_in_64_bytes_and_round_trips():
     assert ButtonData.decode("garbage") is None and ButtonData.decode(None) is None
 
 
+def test_each_kind_of_button_has_its_pattern():
+    """The `CallbackQueryHandler` patterns: each takes its own kinds, and nothing not ours."""
+    more, votes = ButtonData.pattern({"m"}), ButtonData.pattern({"u", "d"})
+    assert more(ButtonData("m", "t", "q", 2).encode())
+    assert not more(ButtonData("s", "t", "q", 1).encode())
+    assert votes(ButtonData("d", "t", "k", 1).encode())
+    assert not votes(ButtonData("m", "t", "q", 1).encode())
+    assert not more("m|t|q|x") and not more("not-ours") and not more(None) and not more(b"m")
+
+
 def test_question_memory_forgets_the_oldest_and_other_processes_ids():
     memory = QuestionMemory(capacity=2)
     first = memory.remember("a", "t")

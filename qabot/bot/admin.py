@@ -1,5 +1,6 @@
 """Admin commands: adding documents by sending files or links, /add, /reindex, /stats and
-/unanswered."""
+/unanswered. Only admins reach them: the access check before every handler (`routes`) refuses
+everyone else."""
 
 from __future__ import annotations
 
@@ -15,33 +16,13 @@ from telegram.error import BadRequest
 from qabot.bot import uploads
 from qabot.bot.formatting import Block, render_messages
 from qabot.bot.messages import Html, count, plain, text
-from qabot.bot.state import (
-    Context,
-    refuse_unless_allowed,
-    reply,
-    state_of,
-    thread_of,
-    user_language,
-    working,
-)
+from qabot.bot.state import BotContext, reply, thread_of, user_language, working
 from qabot.documents import file_sha256
 from qabot.errors import IndexLockedError, LinkError, QabotError
 from qabot.links import link_in
 from qabot.service import QAService
 from qabot.types import BuildReport
 from qabot.unanswered import report_from
-
-
-async def _require_admin(update: Update, context: Context) -> bool:
-    state = state_of(context)
-    lang = user_language(update)
-    if not await refuse_unless_allowed(update, state, lang):
-        return False
-    user = update.effective_user
-    if not state.access.is_admin(user.id):
-        await reply(update, text("admin_only", lang, user_id=user.id))
-        return False
-    return True
 
 
 def _summary(report: BuildReport, lang: str) -> str:
@@ -58,11 +39,9 @@ def _summary(report: BuildReport, lang: str) -> str:
     )
 
 
-async def reindex(update: Update, context: Context) -> None:
+async def reindex(update: Update, context: BotContext) -> None:
     """/reindex (admins): incremental build of the seeds folder, reporting what changed."""
-    if not await _require_admin(update, context):
-        return
-    state = state_of(context)
+    state = context.state
     lang = user_language(update)
     async with working(
         context, update.effective_chat.id, thread=thread_of(update.effective_message)
@@ -79,11 +58,9 @@ async def reindex(update: Update, context: Context) -> None:
     await reply(update, _summary(report, lang))
 
 
-async def stats(update: Update, context: Context) -> None:
+async def stats(update: Update, context: BotContext) -> None:
     """/stats (admins): documents, passages, index size, uptime, questions answered."""
-    if not await _require_admin(update, context):
-        return
-    state = state_of(context)
+    state = context.state
     status = await asyncio.to_thread(state.service.status)
     uptime = int(time.monotonic() - state.started)
     await reply(
@@ -105,12 +82,10 @@ async def stats(update: Update, context: Context) -> None:
 UNANSWERED_SHOWN = 10
 
 
-async def unanswered(update: Update, context: Context) -> None:
+async def unanswered(update: Update, context: BotContext) -> None:
     """/unanswered (admins): the most frequent recent questions the documents did not answer
     ("not found", or an answer voted 👎), near-duplicates grouped (`qabot.unanswered`)."""
-    if not await _require_admin(update, context):
-        return
-    state = state_of(context)
+    state = context.state
     lang = user_language(update)
     days = f"{state.settings.unanswered_days:g}"
     groups = []
@@ -144,11 +119,9 @@ async def unanswered(update: Update, context: Context) -> None:
     await reply(update, render_messages([Block("\n".join(lines), prefix=heading + "\n")]))
 
 
-async def on_document(update: Update, context: Context) -> None:
+async def on_document(update: Update, context: BotContext) -> None:
     """A file in a private chat: admins add it to the documents; everyone else is refused."""
-    if not await _require_admin(update, context):
-        return
-    state = state_of(context)
+    state = context.state
     lang = user_language(update)
     document = update.effective_message.document
     name = document.file_name or "document"
@@ -215,10 +188,8 @@ async def _download_and_add(
         return await asyncio.to_thread(service.add_files, [local])
 
 
-async def add_link(update: Update, context: Context) -> None:
+async def add_link(update: Update, context: BotContext) -> None:
     """/add URL (admins): fetch the web page and index it, with the URL as its source."""
-    if not await _require_admin(update, context):
-        return
     parts = (update.effective_message.text or "").split()
     if len(parts) != 2:
         await reply(update, text("link_usage", user_language(update)))
@@ -226,16 +197,14 @@ async def add_link(update: Update, context: Context) -> None:
     await _add_page(update, context, parts[1])
 
 
-async def on_link(update: Update, context: Context) -> None:
+async def on_link(update: Update, context: BotContext) -> None:
     """A private message from an admin that is only a link: add the page, as /add does."""
-    if not await _require_admin(update, context):
-        return
     await _add_page(update, context, link_in(update.effective_message.text or "") or "")
 
 
-async def _add_page(update: Update, context: Context, url: str) -> None:
+async def _add_page(update: Update, context: BotContext, url: str) -> None:
     """Fetch (outside the build lock: a slow site holds up no upload), then store and build."""
-    state = state_of(context)
+    state = context.state
     lang = user_language(update)
     async with working(context, update.effective_chat.id):
         try:

@@ -16,27 +16,19 @@ from urllib.parse import quote, urlsplit
 from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    Defaults,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, ContextTypes, Defaults
 
-from qabot.bot import admin, callbacks, handlers
 from qabot.bot.access import Access
 from qabot.bot.inbox import Inbox, InOrderProcessor, JournalQueue, journal_path, replay
 from qabot.bot.messages import LANGUAGES, text
 from qabot.bot.ratelimit import QuestionLimiter
+from qabot.bot.routes import add_handlers
 from qabot.bot.sending import PacedSender
-from qabot.bot.state import BotState
+from qabot.bot.state import BotContext, BotData, BotState
 from qabot.bot.watcher import SeedsWatcher
 from qabot.config import Settings
 from qabot.errors import ConfigError, IndexMissingError, QabotError
 from qabot.feedback import FeedbackStore
-from qabot.links import LINK_MESSAGE
 from qabot.question import english_only
 from qabot.service import QAService
 
@@ -95,6 +87,7 @@ def build_application(settings: Settings, *, service: QAService | None = None) -
     application = (
         Application.builder()
         .token(token)
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .defaults(
@@ -113,7 +106,7 @@ def build_application(settings: Settings, *, service: QAService | None = None) -
         .post_stop(on_stop)
         .build()
     )
-    application.bot_data["qabot"] = BotState(
+    application.bot_data.state = BotState(
         settings=settings,
         service=service or QAService(settings),
         access=Access.from_settings(settings),
@@ -125,48 +118,6 @@ def build_application(settings: Settings, *, service: QAService | None = None) -
     return application
 
 
-def add_handlers(application: Application) -> None:
-    """Route each kind of update: new messages, and edited ones (answered again within
-    QABOT_EDIT_WINDOW_SECONDS, `handlers.too_late_to_edit`); never channel posts."""
-    new = filters.UpdateType.MESSAGE
-    edited = filters.UpdateType.EDITED_MESSAGE
-    private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
-    for name, callback in (
-        ("start", handlers.start),
-        ("help", handlers.help_command),
-        ("ask", handlers.ask_command),
-        ("sources", handlers.sources),
-        ("reindex", admin.reindex),
-        ("add", admin.add_link),
-        ("stats", admin.stats),
-        ("unanswered", admin.unanswered),
-    ):
-        application.add_handler(CommandHandler(name, callback, filters=new))
-    application.add_handler(CommandHandler("ask", handlers.ask_command, filters=edited))
-    text_only = filters.TEXT & ~filters.COMMAND
-    # An admin's message that is only a link adds the page; from anyone else it is a question.
-    admins = filters.User(user_id=application.bot_data["qabot"].access.admins)
-    link = filters.Regex(LINK_MESSAGE)
-    application.add_handler(
-        MessageHandler(new & private & text_only & admins & link, admin.on_link)
-    )
-    for kind in (new, edited):
-        application.add_handler(MessageHandler(kind & private & text_only, handlers.ask_private))
-        application.add_handler(MessageHandler(kind & groups & text_only, handlers.ask_group))
-    application.add_handler(MessageHandler(new & private & filters.Document.ALL, admin.on_document))
-    application.add_handler(
-        MessageHandler(new & private & filters.COMMAND, handlers.unknown_command)
-    )
-    application.add_handler(MessageHandler(new & private, handlers.not_text))
-    application.add_handler(
-        MessageHandler(
-            filters.UpdateType.EDITED | filters.UpdateType.CHANNEL_POSTS, handlers.ignore
-        )
-    )
-    application.add_handler(CallbackQueryHandler(callbacks.on_button))
-    application.add_error_handler(handlers.on_error)
-
-
 async def on_startup(application: Application) -> None:
     """Register the command menu and load the model and index before the first question."""
     for lang in LANGUAGES:
@@ -174,7 +125,7 @@ async def on_startup(application: Application) -> None:
         await application.bot.set_my_commands(
             commands, language_code=None if lang == "en" else lang
         )
-    state: BotState = application.bot_data["qabot"]
+    state = application.bot_data.state
     try:
         await asyncio.to_thread(_warm_up, state.service)
     except IndexMissingError:
@@ -193,14 +144,14 @@ async def on_startup(application: Application) -> None:
         await asyncio.to_thread(state.feedback.prune)
     await replay(application)
     if state.settings.watch_seeds:
-        watcher = application.bot_data["qabot_watcher"] = SeedsWatcher(state)
-        watcher.start()
+        application.bot_data.watcher = SeedsWatcher(state)
+        application.bot_data.watcher.start()
     log.info("bot @%s is running", application.bot.username)
 
 
 async def on_stop(application: Application) -> None:
     """Stop watching the documents folder."""
-    watcher = application.bot_data.pop("qabot_watcher", None)
+    watcher, application.bot_data.watcher = application.bot_data.watcher, None
     if watcher is not None:
         await watcher.stop()
 
@@ -229,7 +180,7 @@ def run(settings: Settings) -> None:
     application = build_application(settings)
     # The optional reranker and reader load now: a name that cannot be loaded ends `qabot bot`
     # with one line, instead of every question failing.
-    service: QAService = application.bot_data["qabot"].service
+    service = application.bot_data.state.service
     _ = service.reranker, service.reader
     try:
         asyncio.run(_check_token(settings))

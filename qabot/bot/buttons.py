@@ -19,6 +19,7 @@ import hashlib
 import itertools
 import secrets
 from collections import OrderedDict
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
@@ -49,6 +50,17 @@ class ButtonData:
         if len(parts) != 4 or parts[0] not in KINDS or not parts[3].isdigit():
             return None
         return cls(parts[0], parts[1], parts[2], int(parts[3]))
+
+    @classmethod
+    def pattern(cls, kinds: Collection[str]) -> Callable[[object], bool]:
+        """A `CallbackQueryHandler` pattern: True for data this bot made for a button of one
+        of `kinds` (decoded as `decode` does, so a handler and its pattern never disagree)."""
+
+        def matches(data: object) -> bool:
+            button = cls.decode(data) if isinstance(data, str) else None
+            return button is not None and button.kind in kinds
+
+        return matches
 
 
 def index_tag(version: str | None) -> str:

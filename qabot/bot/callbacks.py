@@ -1,4 +1,8 @@
-"""The buttons under answers: "More results", "Source", and 👍 / 👎 (`votes`)."""
+"""The buttons under answers: "More results", "Source", and 👍 / 👎 (`votes`).
+
+Each kind of button has its own `CallbackQueryHandler`, chosen by the kind in its data
+(`ButtonData.pattern`, see `routes`); a press on a button this bot did not make, or made before a
+restart, gets `expired`."""
 
 from __future__ import annotations
 
@@ -8,11 +12,11 @@ import contextlib
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from qabot.bot.buttons import VOTES, ButtonData, index_tag
+from qabot.bot.buttons import AskedQuestion, ButtonData, index_tag
 from qabot.bot.formatting import more_blocks, render_messages, source_blocks
 from qabot.bot.messages import text
-from qabot.bot.state import Context, search, state_of, thread_of, user_language
-from qabot.bot.votes import VOTE_BUTTONS, on_vote
+from qabot.bot.state import BotContext, search, thread_of, user_language
+from qabot.bot.votes import VOTE_BUTTONS
 
 
 def answer_keyboard(
@@ -40,41 +44,54 @@ def answer_keyboard(
 
 
 # -- presses ----------------------------------------------------------------------------------
-async def on_button(update: Update, context: Context) -> None:
-    """A press on "More results" or "Source"; stale or foreign buttons get a polite note."""
-    query = update.callback_query
-    state = state_of(context)
-    lang = user_language(update)
-    user, chat = update.effective_user, update.effective_chat
-    if not state.access.may_ask(user.id, chat.id if chat else None):
-        await query.answer(text("not_allowed", lang, user_id=user.id), show_alert=True)
-        return
-    data = ButtonData.decode(query.data)
-    if data is not None and data.kind in VOTES:
-        await on_vote(update, context, data)
-        return
-    asked = state.questions.recall(data.question_id) if data else None
-    if data is None or asked is None:  # not ours, or from before a restart
-        await query.answer(text("button_expired", lang), show_alert=True)
-        return
-    await asyncio.to_thread(state.service.reload_if_changed)
-    if data.index_tag != index_tag(state.service.index_version):
-        await query.answer(text("button_stale", lang), show_alert=True)
-        return
-    top_k = state.settings.top_k
-    if data.kind == "m":
+async def more_results(update: Update, context: BotContext) -> None:
+    """A press on "More results": the next page of passages."""
+    data = ButtonData.decode(update.callback_query.data)
+    asked = await _asked(update, context, data)
+    if asked is not None:
+        top_k = context.state.settings.top_k
         await _more_results(update, context, asked.question, page=data.n, top_k=top_k)
-    else:
+
+
+async def show_source(update: Update, context: BotContext) -> None:
+    """A press on "Source": the text around the answer's passage."""
+    data = ButtonData.decode(update.callback_query.data)
+    asked = await _asked(update, context, data)
+    if asked is not None:
         await _show_source(update, context, asked.question, rank=data.n)
 
 
+async def expired(update: Update, context: BotContext) -> None:
+    """A press on a button this bot did not make: a polite note, as for a forgotten one."""
+    await update.callback_query.answer(
+        text("button_expired", user_language(update)), show_alert=True
+    )
+
+
+async def _asked(update: Update, context: BotContext, data: ButtonData) -> AskedQuestion | None:
+    """The question a "More results" or "Source" button was made for; None, with a polite
+    note, when it is from before a restart or the documents changed since."""
+    query = update.callback_query
+    state = context.state
+    lang = user_language(update)
+    asked = state.questions.recall(data.question_id)
+    if asked is None:  # from before a restart
+        await query.answer(text("button_expired", lang), show_alert=True)
+        return None
+    await asyncio.to_thread(state.service.reload_if_changed)
+    if data.index_tag != index_tag(state.service.index_version):
+        await query.answer(text("button_stale", lang), show_alert=True)
+        return None
+    return asked
+
+
 async def _more_results(
-    update: Update, context: Context, question: str, *, page: int, top_k: int
+    update: Update, context: BotContext, question: str, *, page: int, top_k: int
 ) -> None:
     """Page `page` of further passages (ranks after the answer, `top_k` per page)."""
     query = update.callback_query
     lang = user_language(update)
-    state = state_of(context)
+    state = context.state
     first = 1 + (page - 1) * top_k  # index into hits; hits[0] is the answer itself
     result, version = await asyncio.to_thread(search, state.service, question, first + top_k + 1)
     hits = result.hits[first : first + top_k]
@@ -94,11 +111,11 @@ async def _more_results(
     await _drop_button(query, "m")
 
 
-async def _show_source(update: Update, context: Context, question: str, *, rank: int) -> None:
+async def _show_source(update: Update, context: BotContext, question: str, *, rank: int) -> None:
     """The text around the passage of rank `rank`, with the document's name."""
     query = update.callback_query
     lang = user_language(update)
-    state = state_of(context)
+    state = context.state
     result, _version = await asyncio.to_thread(search, state.service, question, max(rank, 2))
     if len(result.hits) < rank:
         await query.answer(text("button_stale", lang), show_alert=True)
@@ -113,7 +130,7 @@ async def _show_source(update: Update, context: Context, question: str, *, rank:
 
 async def _send_following(
     update: Update,
-    context: Context,
+    context: BotContext,
     texts: list[str],
     markup: InlineKeyboardMarkup | None = None,
 ) -> None:

@@ -1,8 +1,9 @@
 """What the bot does with questions, commands and everything else users send.
 
-Handlers stay thin: they check access and limits, run the search off the event loop
+Handlers stay thin: they check limits, run the search off the event loop
 (`asyncio.to_thread`, so one slow question never stalls other users) and send what
-`formatting` renders. Buttons live in `callbacks`, admin commands in `admin`.
+`formatting` renders. Who may ask was checked before any of them runs, and edits outside the
+window never reach them (`routes`). Buttons live in `callbacks`, admin commands in `admin`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import contextlib
 import logging
 import re
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
 
 from qabot.bot.buttons import index_tag
 from qabot.bot.callbacks import answer_keyboard
@@ -22,12 +24,10 @@ from qabot.bot.messages import Html, count, plain, text
 from qabot.bot.replies import answer_or_edit, earlier_answer, keep_unanswered, shown
 from qabot.bot.sending import MaybeDelivered
 from qabot.bot.state import (
-    Context,
+    BotContext,
     apologise_if_late,
-    refuse_unless_allowed,
     reply,
     search,
-    state_of,
     thread_of,
     user_language,
     working,
@@ -40,65 +40,50 @@ log = logging.getLogger("qabot.bot")
 
 
 # -- questions ---------------------------------------------------------------------------------
-async def ask_private(update: Update, context: Context) -> None:
+async def ask_private(update: Update, context: BotContext) -> None:
     """In a private chat every text message is a question."""
-    if too_late_to_edit(update, context):
-        return
     await answer(update, context, update.effective_message.text or "")
 
 
-async def ask_group(update: Update, context: Context) -> None:
-    """In a group, answer messages that mention the bot or reply to it; ignore the rest."""
-    if too_late_to_edit(update, context):
-        return
-    message = update.effective_message
-    bot = context.bot
+async def ask_group(update: Update, context: BotContext) -> None:
+    """In a group, answer messages that mention the bot or reply to it (the route lets only
+    those through: `addressed_question`)."""
+    await answer(update, context, addressed_question(update.effective_message) or "")
+
+
+def addressed_question(message: Message) -> str | None:
+    """The question in a group message that mentions the bot or replies to it; None for
+    ordinary group chatter, which is not addressed to us."""
+    bot = message.get_bot()
     replied = message.reply_to_message
     mention = re.compile(rf"@{re.escape(bot.username)}\b", re.IGNORECASE)
     if replied is not None and replied.from_user and replied.from_user.id == bot.id:
-        question = message.text or ""
-    elif mention.search(message.text or ""):
-        question = mention.sub(" ", message.text or "")
-    else:
-        return  # ordinary group chatter is not addressed to us
-    await answer(update, context, question)
+        return message.text or ""
+    if mention.search(message.text or ""):
+        return mention.sub(" ", message.text or "")
+    return None
 
 
-async def ask_command(update: Update, context: Context) -> None:
+async def ask_command(update: Update, context: BotContext) -> None:
     """/ask question: works everywhere, and is how groups ask."""
-    if too_late_to_edit(update, context):
-        return
     parts = (update.effective_message.text or "").split(maxsplit=1)
     question = parts[1] if len(parts) > 1 else ""
     if not question.strip():
-        state = state_of(context)
-        user, chat = update.effective_user, update.effective_chat
-        if state.access.may_ask(user.id, chat.id):
-            await reply(update, text("ask_usage", user_language(update)))
-            return
+        await reply(update, text("ask_usage", user_language(update)))
+        return
     await answer(update, context, question)
 
 
-def too_late_to_edit(update: Update, context: Context) -> bool:
-    """An edited message is a question again only within QABOT_EDIT_WINDOW_SECONDS of being
-    sent. Measured on Telegram's own dates, so a replayed edit is judged as it was then."""
-    message = update.edited_message
-    if message is None:
-        return False
-    window = state_of(context).settings.edit_window_seconds
-    if message.edit_date is None or (message.edit_date - message.date).total_seconds() > window:
-        log.debug("edit %s is outside the edit window; ignored", update.update_id)
-        return True
-    return False
+async def edited_too_late(update: Update, context: BotContext) -> None:
+    """An edit made after QABOT_EDIT_WINDOW_SECONDS is no question again: ignored."""
+    log.debug("edit %s is outside the edit window; ignored", update.update_id)
 
 
-async def answer(update: Update, context: Context, question: str) -> None:
+async def answer(update: Update, context: BotContext, question: str) -> None:
     """Check, search, and reply with the answer and its buttons (an edited question: in place
     of the earlier answer, see `replies`)."""
-    state = state_of(context)
+    state = context.state
     lang = user_language(update)
-    if not await refuse_unless_allowed(update, state, lang):
-        return
     user, chat = update.effective_user, update.effective_chat
     normalized = " ".join(question.split())
     earlier = await earlier_answer(update, state)
@@ -149,12 +134,10 @@ async def answer(update: Update, context: Context, question: str) -> None:
 
 
 # -- commands ----------------------------------------------------------------------------------
-async def start(update: Update, context: Context) -> None:
+async def start(update: Update, context: BotContext) -> None:
     """/start: what the bot knows, with example questions."""
-    state = state_of(context)
+    state = context.state
     lang = user_language(update)
-    if not await refuse_unless_allowed(update, state, lang):
-        return
     docs = await _documents(state.service)
     if not docs:
         await reply(update, text("start_empty", lang))
@@ -192,21 +175,19 @@ async def _documents(service: QAService) -> list[tuple[str, str, int]]:
         return []
 
 
-async def help_command(update: Update, context: Context) -> None:
+async def help_command(update: Update, context: BotContext) -> None:
     """/help: how to ask, the buttons, edits, topics, and the admin commands."""
-    state = state_of(context)
+    state = context.state
     lang = user_language(update)
     window = state.settings.edit_window_seconds
     edits = text("help_edits", lang, minutes=f"{window / 60:g}") if window else ""
     await reply(update, text("help", lang, edits=Html(edits)) + _admin_notes(update, state, lang))
 
 
-async def sources(update: Update, context: Context) -> None:
+async def sources(update: Update, context: BotContext) -> None:
     """/sources: the documents in the index, split over several messages if many."""
-    state = state_of(context)
+    state = context.state
     lang = user_language(update)
-    if not await refuse_unless_allowed(update, state, lang):
-        return
     docs = await _documents(state.service)
     if not docs:
         await reply(update, text("no_index", lang))
@@ -219,26 +200,35 @@ async def sources(update: Update, context: Context) -> None:
     await reply(update, render_messages([Block(lines, prefix=heading + "\n")]))
 
 
-async def unknown_command(update: Update, context: Context) -> None:
+async def unknown_command(update: Update, context: BotContext) -> None:
     """A command the bot does not have (private chats only; groups are not ours to correct)."""
     await reply(update, text("unknown_command", user_language(update)))
 
 
 # -- everything else ---------------------------------------------------------------------------
-async def not_text(update: Update, context: Context) -> None:
+async def not_text(update: Update, context: BotContext) -> None:
     """Stickers, photos, voice... in a private chat: say what the bot can read."""
     await reply(update, text("text_only", user_language(update)))
 
 
-async def ignore(update: Update, context: Context) -> None:
+async def ignore(update: Update, context: BotContext) -> None:
     """Channel posts are ignored on purpose (a channel has no one to answer), and so are edits
     that are no question (a sticker's caption, another command)."""
     log.debug("ignored update %s", update.update_id)
 
 
-async def on_error(update: object, context: Context) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log the traceback, tell the user something went wrong, and keep the bot running.
-    Not after a message that timed out once sent: it was most likely delivered."""
+    Not after a message that timed out once sent: it was most likely delivered.
+
+    An update whose handling failed goes no further (`ApplicationHandlerStop`): above all, one
+    whose access check failed (handler group -1, `routes`) never reaches the handler it was
+    checked for."""
+    await _report(update, context)
+    raise ApplicationHandlerStop
+
+
+async def _report(update: object, context: BotContext) -> None:
     if isinstance(context.error, MaybeDelivered):
         log.warning("a reply timed out after it was sent; it was not repeated")
         return

@@ -18,7 +18,7 @@ import sqlite3
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from qabot.bot.state import BotState, Context, reply, state_of
+from qabot.bot.state import BotContext, BotState, reply
 from qabot.types import Hit
 
 log = logging.getLogger("qabot.bot")
@@ -36,14 +36,14 @@ async def earlier_answer(update: Update, state: BotState):
 
 async def answer_or_edit(
     update: Update,
-    context: Context,
+    context: BotContext,
     texts: list[str],
     markup: InlineKeyboardMarkup | None = None,
     *,
     question: str,
 ) -> None:
     """Send the answer (or edit the earlier one into it) and remember it for later edits."""
-    state = state_of(context)
+    state = context.state
     message = update.effective_message
     earlier = await earlier_answer(update, state)
     sent_ids: list[int] = []
@@ -64,7 +64,11 @@ async def answer_or_edit(
 
 
 async def _edit(
-    context: Context, chat_id: int, message_id: int, html: str, markup: InlineKeyboardMarkup | None
+    context: BotContext,
+    chat_id: int,
+    message_id: int,
+    html: str,
+    markup: InlineKeyboardMarkup | None,
 ) -> bool:
     """Edit a message of the bot; False when Telegram refuses (then the caller replies)."""
     try:

@@ -8,11 +8,12 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from telegram import Message, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackContext, ExtBot
 
 from qabot.bot.access import Access
 from qabot.bot.buttons import QuestionMemory
@@ -25,14 +26,16 @@ from qabot.feedback import FeedbackStore
 from qabot.service import QAService
 from qabot.types import Answer
 
+if TYPE_CHECKING:
+    from qabot.bot.watcher import SeedsWatcher
+
 log = logging.getLogger("qabot.bot")
-Context = ContextTypes.DEFAULT_TYPE
 TYPING_REPEAT = 4.5  # seconds; Telegram shows a chat action for about 5
 
 
 @dataclass
 class BotState:
-    """Everything the handlers share, kept in ``application.bot_data["qabot"]``."""
+    """Everything the handlers share (`BotContext.state`)."""
 
     settings: Settings
     service: QAService
@@ -46,8 +49,22 @@ class BotState:
     build_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-def state_of(context: Context) -> BotState:
-    return context.bot_data["qabot"]
+class BotData:
+    """``application.bot_data`` (``ContextTypes(bot_data=BotData)``): the bot's state, set by
+    `app.build_application` before any update arrives, and the documents-folder watcher while
+    one runs."""
+
+    state: BotState
+    watcher: SeedsWatcher | None = None
+
+
+class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
+    """The ``context`` every handler gets (``ContextTypes(context=BotContext)``):
+    python-telegram-bot's, with the bot's state typed."""
+
+    @property
+    def state(self) -> BotState:
+        return self.bot_data.state
 
 
 def user_language(update: Update) -> str:
@@ -96,19 +113,9 @@ async def apologise_if_late(update: Update, state: BotState, lang: str) -> None:
         await reply(update, text("late", lang))
 
 
-async def refuse_unless_allowed(update: Update, state: BotState, lang: str) -> bool:
-    """True when this user may ask here; otherwise send the refusal (with their id, nothing from
-    the documents) and return False."""
-    user, chat = update.effective_user, update.effective_chat
-    if state.access.may_ask(user.id, chat.id if chat else None):
-        return True
-    await reply(update, text("not_allowed", lang, user_id=user.id))
-    return False
-
-
 @contextlib.asynccontextmanager
 async def working(
-    context: Context, chat_id: int, action: str = ChatAction.TYPING, *, thread: int | None = None
+    context: BotContext, chat_id: int, action: str = ChatAction.TYPING, *, thread: int | None = None
 ) -> AsyncIterator[None]:
     """Show "typing" (or another chat action, in forum topic `thread`) until the block ends."""
 

@@ -9,15 +9,17 @@ from telegram import Update
 
 from qabot.bot.buttons import ButtonData
 from qabot.bot.messages import text
-from qabot.bot.state import Context, state_of, user_language
+from qabot.bot.state import BotContext, user_language
 
 VOTE_BUTTONS = {"u": "👍", "d": "👎"}
 
 
-async def on_vote(update: Update, context: Context, data: ButtonData) -> None:
-    """Record the vote and answer the callback query (Telegram shows the note as a toast)."""
+async def on_vote(update: Update, context: BotContext) -> None:
+    """A press on 👍 or 👎: record the vote and answer the callback query (Telegram shows the
+    note as a toast)."""
     query = update.callback_query
-    state = state_of(context)
+    data = ButtonData.decode(query.data)
+    state = context.state
     lang = user_language(update)
     chat = update.effective_chat
     if state.feedback is None:  # a state built without a store (not the running bot)
