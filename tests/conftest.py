@@ -9,10 +9,6 @@ import pytest
 
 from qabot.config import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT / "seeds" / "ukrinform-nato-rutte-2024-12-04.txt"
-SEED_QUESTION = "Who attended the NATO-Ukraine Council?"
-
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
@@ -51,15 +47,9 @@ def minilm():
     return embedder
 
 
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> dict[str, Path]:
-    """A tiny random cross-encoder and reader, built once per session (tests/helpers_tiny_models)."""
-    from tests.helpers_tiny_models import build_tiny_models
+    """A tiny random cross-encoder and reader, built once per session (tests/helpers/tiny_models.py)."""
+    from tests.helpers.tiny_models import build_tiny_models
 
     return build_tiny_models(tmp_path_factory.mktemp("tiny_models"))

@@ -18,7 +18,7 @@ from qabot.config import Settings
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.lexical import LexicalIndex
 from qabot.types import Chunk
-from tests.conftest import SEED, SEED_QUESTION
+from tests.helpers import SEED, SEED_QUESTION
 
 TEXT = (
     "The bridge was designed by a local firm. "

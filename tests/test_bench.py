@@ -10,7 +10,7 @@ import pytest
 
 import qabot.ann as ann
 from qabot.service import QAService
-from tests.conftest import write
+from tests.helpers import write
 
 # bench/ is scripts, not a package: load its shared module by path.
 _SPEC = importlib.util.spec_from_file_location(

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qabot.cli import app
-from tests.conftest import ROOT, write
+from tests.helpers import ROOT, write
 
 runner = CliRunner()
 
@@ -208,7 +208,7 @@ def test_reranker_and_reader_settings_are_in_readme():
 def test_ask_shows_the_readers_span_and_the_rerank_score(env, monkeypatch, tiny_models):
     from qabot.config import get_settings
     from qabot.service import QAService
-    from tests.helpers_tiny_models import QUESTIONS, write_corpus
+    from tests.helpers.tiny_models import QUESTIONS, write_corpus
 
     write_corpus(Path(os.environ["QABOT_SEEDS_DIR"]))
     monkeypatch.setenv("QABOT_READER_MODEL", str(tiny_models["reader"]))

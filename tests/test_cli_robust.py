@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from qabot.cli import app, escape
 from qabot.store import IndexStore
-from tests.conftest import write
+from tests.helpers import write
 
 runner = CliRunner()
 

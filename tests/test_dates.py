@@ -15,7 +15,7 @@ from qabot.lexical import LexicalIndex
 from qabot.retrieval import MODES, NO_RECENCY, Recency, Retriever
 from qabot.service import QAService
 from qabot.store import IndexStore
-from tests.conftest import write
+from tests.helpers import write
 
 
 @pytest.mark.parametrize(

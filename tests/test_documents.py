@@ -5,8 +5,8 @@ import pytest
 
 from qabot.documents import read_file, scan_folder
 from qabot.errors import DocumentError, NoDocumentsError
-from tests.conftest import write
-from tests.helpers_pdf import make_pdf
+from tests.helpers import write
+from tests.helpers.pdf import make_pdf
 
 
 def _read_one(folder, name):

@@ -11,8 +11,8 @@ from qabot.documents import FileEntry, normalize_text, read_file, scan_folder
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.errors import DocumentError
 from qabot.service import QAService
-from tests.conftest import write
-from tests.helpers_pdf import make_pdf
+from tests.helpers import write
+from tests.helpers.pdf import make_pdf
 
 
 def _svc(settings):

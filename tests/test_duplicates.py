@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from qabot.cli import app
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.service import QAService
-from tests.conftest import write
+from tests.helpers import write
 
 BREAD = "Baking notes\nSourdough bread needs a starter of flour and water.\n"
 CATS = "Pets\nCats sleep for most of the day in warm places.\n"

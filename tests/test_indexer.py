@@ -18,7 +18,7 @@ from qabot.errors import (
 )
 from qabot.service import QAService
 from qabot.store import IndexStore
-from tests.conftest import write
+from tests.helpers import write
 
 
 def _svc(settings, embedder=None):

@@ -13,7 +13,7 @@ import pytest
 from qabot.config import Settings
 from qabot.service import QAService
 from qabot.store import IndexStore
-from tests.conftest import SEED, SEED_QUESTION
+from tests.helpers import SEED, SEED_QUESTION
 from tests.test_indexer import kill_build_midway
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qabot.lexical import ANALYZER, FOLDER, LexicalIndex, analyze
-from tests.conftest import write
+from tests.helpers import write
 
 TEXTS = [
     "The Normans conquered England in 1066 under William the Conqueror.",

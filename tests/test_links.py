@@ -14,7 +14,7 @@ from qabot.embedders.hashing import HashingEmbedder
 from qabot.errors import LinkError
 from qabot.links import check_url, fetch, file_name, link_in
 from qabot.service import QAService
-from tests.helpers_web import ARTICLE, WebSite
+from tests.helpers.web import ARTICLE, WebSite
 
 QUESTION = "Who is the keeper of the Cape Zelenyi lighthouse?"
 

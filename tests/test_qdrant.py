@@ -27,7 +27,7 @@ from qabot.errors import (
 )
 from qabot.qdrant_index import QdrantIndex, close_local
 from qabot.service import QAService
-from tests.conftest import write
+from tests.helpers import write
 
 # Read before conftest's fixture clears every QABOT_ variable.
 SERVER_URL = os.environ.get("QABOT_QDRANT_URL", "")

@@ -7,7 +7,7 @@ import pytest
 from qabot.chunking import split_sentences
 from qabot.errors import ModelLoadError
 from qabot.reading import MAX_ANSWER_TOKENS, Reader, sentence_around
-from tests.helpers_tiny_models import QUESTIONS, corpus_service
+from tests.helpers.tiny_models import QUESTIONS, corpus_service
 
 
 def _oracle(model_path, question: str, passage: str) -> tuple[float, str]:

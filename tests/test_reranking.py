@@ -12,7 +12,7 @@ from qabot.errors import ConfigError, ModelLoadError
 from qabot.reranking import Reranker, pair_text, rerank
 from qabot.retrieval import Candidate
 from qabot.types import Chunk
-from tests.helpers_tiny_models import CORPUS, QUESTIONS, corpus_service
+from tests.helpers.tiny_models import CORPUS, QUESTIONS, corpus_service
 
 K = len(CORPUS)  # one chunk per document: every passage is shown
 

@@ -223,7 +223,7 @@ def test_the_service_sizes_only_a_threshold_it_was_not_given(settings, seeds, mo
 
     from qabot import backends
     from qabot.service import QAService
-    from tests.conftest import write
+    from tests.helpers import write
 
     growing = Calibration(0.15, lexical=0.3, growth=0.1, reference_passages=1, largest_passages=99)
     hashing = replace(backends.BACKENDS["hashing"], calibration=growing)

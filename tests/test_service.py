@@ -2,7 +2,7 @@ import pytest
 
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.service import QAService
-from tests.conftest import write
+from tests.helpers import write
 
 
 def test_context_widens_to_whole_neighbouring_sentences(settings, seeds):

@@ -11,7 +11,7 @@ from qabot.embedders.hashing import HashingEmbedder
 from qabot.errors import ConfigError, IndexCorruptError, IndexWriteError
 from qabot.service import QAService
 from qabot.store import IndexStore
-from tests.conftest import write
+from tests.helpers import write
 
 
 def _svc(settings):

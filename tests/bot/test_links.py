@@ -7,7 +7,7 @@ import pytest
 
 from tests.botapi.harness import TOKEN, make_settings, running_bot, seed
 from tests.botapi.server import BotApiServer, TelegramUser
-from tests.helpers_web import WebSite
+from tests.helpers.web import WebSite
 
 pytestmark = pytest.mark.timeout(60)
 

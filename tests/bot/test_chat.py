@@ -297,7 +297,7 @@ async def test_bad_input_is_handled_and_the_bot_keeps_going(tmp_path, server):
             assert "only read text questions" in reply["text"]
         m = await server.send_text(ALICE, "typo")
         [_reply] = await server.replies(ALICE.id, after=m["message_id"])
-        # An edit long after the question is not a question again (test_bot_edits.py: within
+        # An edit long after the question is not a question again (bot/test_edits.py: within
         # QABOT_EDIT_WINDOW_SECONDS it is).
         await server.edit_text(ALICE, m, SYBIHA_QUESTION, edit_date=m["date"] + 3600)
         await quiet(server, ALICE.id, _reply["message_id"])

@@ -16,6 +16,7 @@ import pytest
 
 from qabot.bot.inbox import journal_path
 from qabot.bot.journal import Journal
+from tests.bot.test_process import free_port
 from tests.botapi.harness import (
     ANSWERED_QUESTIONS,
     SYBIHA_QUESTION,
@@ -27,7 +28,6 @@ from tests.botapi.harness import (
 )
 from tests.botapi.process import bot_env, ready_or_fail, start_bot, stop_bot
 from tests.botapi.server import BotApiServer, TelegramUser
-from tests.test_bot_process import free_port
 
 pytestmark = pytest.mark.timeout(180)
 

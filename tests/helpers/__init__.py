@@ -1,0 +1,17 @@
+"""What tests share besides fixtures: the repository's paths, the seed, writing a file.
+Fixtures stay in tests/conftest.py; helpers for one kind of test sit beside this file (pdf.py,
+tiny_models.py, web.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "seeds" / "ukrinform-nato-rutte-2024-12-04.txt"
+SEED_QUESTION = "Who attended the NATO-Ukraine Council?"
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
