@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qabot.errors import FeedbackStoreError
+from qabot.fsutil import durable_sqlite
 
 # Answers nobody voted on are forgotten after this long (their buttons then say "expired");
 # votes and misses are kept a year, far longer than any report looks back.
@@ -91,16 +92,10 @@ class FeedbackStore:
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self._clock = clock
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         try:
-            self._db.execute("PRAGMA busy_timeout=5000")  # the CLI and the bot may write at once
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")  # each commit is fsynced
-            self._db.executescript(_SCHEMA)
+            self._db = durable_sqlite(path, _SCHEMA)
         except sqlite3.DatabaseError as exc:
-            self._db.close()
             raise FeedbackStoreError(
                 f"{path} cannot be read as the feedback store ({exc}): move it away, and a new "
                 "one is started (the votes and unanswered questions in it are not read)"

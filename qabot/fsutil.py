@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import sqlite3
 from pathlib import Path
 
 
@@ -50,3 +51,21 @@ def write_error(folder: Path, exc: OSError, *, setting: str = "QABOT_INDEX_DIR")
     else:
         fix = "fix the folder, then try again"
     return IndexWriteError(f"cannot write to {folder}/: {reason}{where}: {fix}")
+
+
+def durable_sqlite(path: Path, schema: str) -> sqlite3.Connection:
+    """An SQLite file that loses no committed row to kill -9 or power loss: WAL, every commit
+    fsynced, a writer from another process waited for up to 5 s; `schema` applied. One
+    connection for several threads (callers hold their own lock). Raises sqlite3.DatabaseError
+    when the file is not an SQLite database (closed first)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    try:
+        db.execute("PRAGMA busy_timeout=5000")  # the CLI and the bot may write at once
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")  # each commit is fsynced: survives power loss
+        db.executescript(schema)
+    except sqlite3.DatabaseError:
+        db.close()
+        raise
+    return db

@@ -20,12 +20,13 @@ Plain Python, no Telegram types: rows hold the update's JSON as Telegram sent it
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from qabot.fsutil import durable_sqlite
 
 # Telegram keeps an unconfirmed update for 24 hours; done rows are kept longer than that, so a
 # late re-delivery is still recognised, then removed so the file stays small.
@@ -84,13 +85,8 @@ class Journal:
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self._clock = clock
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # each commit is fsynced: survives power loss
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = durable_sqlite(path, _SCHEMA)
 
     def record(self, update_id: int, chat_id: int | None, payload: str) -> bool:
         """Store an update; False when it was already known (Telegram delivered it again)."""
