@@ -290,11 +290,9 @@ def test_the_answer_sentence_may_come_from_a_lower_passage_which_then_goes_first
     assert [h.chunk for h in only_first.hits] == [first, second]
 
 
-def test_a_title_line_or_a_byline_is_never_the_answer():
+def _shown(question: str, chunk) -> str:
+    """The answer sentence `make_answer` shows for one passage (hashing embedder, no threshold)."""
     embedder = HashingEmbedder()
-    text = "Harbour bridge opens\nCNN —\nThe harbour bridge opened to traffic in 1932 after years."
-    chunk = _passage("a", "Harbour bridge opens", text)
-    question = "Harbour bridge opens CNN?"  # shares every word with the title and the byline
     answer = make_answer(
         question=question,
         qvec=embedder.embed_query(question),
@@ -304,7 +302,14 @@ def test_a_title_line_or_a_byline_is_never_the_answer():
         threshold=0.0,
         embedder=embedder,
     )
-    assert answer.sentence.startswith("The harbour bridge opened")
+    return answer.sentence
+
+
+def test_a_title_line_or_a_byline_is_never_the_answer():
+    text = "Harbour bridge opens\nCNN —\nThe harbour bridge opened to traffic in 1932 after years."
+    chunk = _passage("a", "Harbour bridge opens", text)
+    question = "Harbour bridge opens CNN?"  # shares every word with the title and the byline
+    assert _shown(question, chunk).startswith("The harbour bridge opened")
 
 
 def test_the_confidence_shown_is_between_0_and_1():
@@ -324,20 +329,10 @@ def test_the_confidence_shown_is_between_0_and_1():
 
 def test_the_question_printed_in_the_text_is_never_its_answer():
     # A news quiz prints the question; the sentence repeating it holds nothing it lacks.
-    embedder = HashingEmbedder()
     question = "Which wildly popular show was recently green lit for a new season?"
     text = (
         "Quiz time\nWhich wildly popular show was recently green lit for a new season? "
         "Netflix said the popular show Squid Game was green lit for a second season."
     )
     chunk = _passage("quiz", "Quiz time", text)
-    answer = make_answer(
-        question=question,
-        qvec=embedder.embed_query(question),
-        ranked=[(chunk, 0.9)],
-        confidence=0.0,
-        k=1,
-        threshold=0.0,
-        embedder=embedder,
-    )
-    assert answer.sentence.startswith("Netflix said")
+    assert _shown(question, chunk).startswith("Netflix said")

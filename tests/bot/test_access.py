@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 
 from qabot.bot.inbox import journal_path
-from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
+from tests.botapi.harness import SYBIHA_QUESTION, make_settings, running_bot, seed
 from tests.botapi.server import BotApiServer, TelegramUser
 
 pytestmark = pytest.mark.timeout(60)
@@ -20,12 +20,6 @@ ALICE = TelegramUser(1001, "Alice")  # allowed, not an admin
 BOB = TelegramUser(1002, "Bob")  # a stranger
 PRIVATE = "this bot is private"
 ADMINS_ONLY = "Only the bot's admins"
-
-
-@pytest.fixture
-async def server():
-    async with BotApiServer(TOKEN) as srv:
-        yield srv
 
 
 async def quiet(server: BotApiServer, chat_id: int, after: int, seconds: float = 0.4) -> None:

@@ -7,24 +7,19 @@ import asyncio
 import pytest
 
 from qabot.service import QAService
-from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
-from tests.botapi.server import BotApiServer, TelegramUser
+from tests.botapi.harness import (
+    LIGHTHOUSE,
+    SYBIHA_QUESTION,
+    make_settings,
+    running_bot,
+    seed,
+)
+from tests.botapi.server import TelegramUser
 
 pytestmark = pytest.mark.timeout(60)
 
 ADMIN = TelegramUser(1, "Admin")
 USER = TelegramUser(2, "User")
-LIGHTHOUSE = (
-    "Lighthouse keeping\n"
-    "The keeper of the Tarkhankut lighthouse is named Ostap Vereshchak. "
-    "He climbs its stairs every evening.\n"
-)
-
-
-@pytest.fixture
-async def server():
-    async with BotApiServer(TOKEN) as srv:
-        yield srv
 
 
 async def test_an_admins_upload_becomes_answerable(tmp_path, server):

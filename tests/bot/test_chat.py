@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from qabot.service import QAService
-from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
+from tests.botapi.harness import SYBIHA_QUESTION, make_settings, running_bot, seed
 from tests.botapi.server import BotApiServer, TelegramUser
 
 pytestmark = pytest.mark.timeout(60)
@@ -20,12 +20,6 @@ HOSTILE = (
     "The comparison rule says if a < b && c > d then call <script>alert(1)</script> now. "
     "Snake_case_names like max_retries and *starred* words and AT&T &amp; stay verbatim.\n"
 )
-
-
-@pytest.fixture
-async def server():
-    async with BotApiServer(TOKEN) as srv:
-        yield srv
 
 
 async def quiet(server: BotApiServer, chat_id: int, after: int, seconds: float = 0.4) -> None:

@@ -7,19 +7,13 @@ import asyncio
 
 import pytest
 
-from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
+from tests.botapi.harness import SYBIHA_QUESTION, make_settings, running_bot, seed
 from tests.botapi.server import BotApiServer, TelegramUser
 
 pytestmark = pytest.mark.timeout(60)
 
 ALICE = TelegramUser(1001, "Alice")
 KALLAS_QUESTION = "Who is the new EU High Representative?"
-
-
-@pytest.fixture
-async def server():
-    async with BotApiServer(TOKEN) as srv:
-        yield srv
 
 
 def _edits(server: BotApiServer) -> int:

@@ -19,12 +19,6 @@ APOLOGY = "something went wrong"
 
 
 @pytest.fixture
-async def server():
-    async with BotApiServer(TOKEN) as srv:
-        yield srv
-
-
-@pytest.fixture
 async def strict_server():
     async with BotApiServer(TOKEN, flood_limits=True) as srv:
         yield srv

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from qabot.cli import app as cli
 from qabot.feedback import FeedbackStore
-from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
+from tests.botapi.harness import SYBIHA_QUESTION, make_settings, running_bot, seed
 from tests.botapi.server import BotApiServer, TelegramUser
 
 pytestmark = pytest.mark.timeout(60)
@@ -18,12 +18,6 @@ pytestmark = pytest.mark.timeout(60)
 ALICE = TelegramUser(1001, "Alice")
 BOB = TelegramUser(1002, "Bob")
 ADMIN = TelegramUser(1009, "Admin")
-
-
-@pytest.fixture
-async def server():
-    async with BotApiServer(TOKEN) as srv:
-        yield srv
 
 
 def _rows(message: dict) -> list[list[str]]:

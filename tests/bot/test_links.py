@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.botapi.harness import TOKEN, make_settings, running_bot, seed
-from tests.botapi.server import BotApiServer, TelegramUser
+from tests.botapi.harness import LIGHTHOUSE, make_settings, running_bot, seed
+from tests.botapi.server import TelegramUser
 from tests.helpers.web import WebSite
 
 pytestmark = pytest.mark.timeout(60)
@@ -14,17 +14,6 @@ pytestmark = pytest.mark.timeout(60)
 ADMIN = TelegramUser(1, "Admin")
 USER = TelegramUser(2, "User")
 QUESTION = "Who is the keeper of the Cape Zelenyi lighthouse?"
-LIGHTHOUSE = (
-    "Lighthouse keeping\n"
-    "The keeper of the Tarkhankut lighthouse is named Ostap Vereshchak. "
-    "He climbs its stairs every evening.\n"
-)
-
-
-@pytest.fixture
-async def server():
-    async with BotApiServer(TOKEN) as srv:
-        yield srv
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from qabot.service import QAService
 from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
-from tests.botapi.server import BotApiServer, TelegramUser
+from tests.botapi.server import TelegramUser
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -22,12 +22,6 @@ QUESTIONS = {
     "How much security assistance was promised at the Washington summit?": "40 billion",
     "Where is the new NATO command?": "Wiesbaden",
 }
-
-
-@pytest.fixture
-async def server():
-    async with BotApiServer(TOKEN) as srv:
-        yield srv
 
 
 async def test_a_burst_of_50_questions_from_10_users_is_all_answered(tmp_path, server):

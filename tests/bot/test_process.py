@@ -13,17 +13,11 @@ import pytest
 
 from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, seed
 from tests.botapi.process import ROOT, bot_env, ready_or_fail, start_bot, stop_bot
-from tests.botapi.server import BotApiServer, TelegramUser
+from tests.botapi.server import TelegramUser
 
 pytestmark = pytest.mark.timeout(90)
 
 ALICE = TelegramUser(1001, "Alice")
-
-
-@pytest.fixture
-async def server():
-    async with BotApiServer(TOKEN) as srv:
-        yield srv
 
 
 async def test_polling_process_answers_and_stops_cleanly(tmp_path, server):

@@ -10,25 +10,20 @@ import pytest
 
 from qabot.qdrant_index import close_local
 from qabot.service import QAService
-from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
-from tests.botapi.server import BotApiServer, TelegramUser
+from tests.botapi.harness import (
+    LIGHTHOUSE,
+    SYBIHA_QUESTION,
+    make_settings,
+    running_bot,
+    seed,
+)
+from tests.botapi.server import TelegramUser
 
 pytestmark = pytest.mark.timeout(60)
 
 ADMIN = TelegramUser(1, "Admin")
 USER = TelegramUser(2, "User")
-LIGHTHOUSE = (
-    "Lighthouse keeping\n"
-    "The keeper of the Tarkhankut lighthouse is named Ostap Vereshchak. "
-    "He climbs its stairs every evening.\n"
-)
 KEEPER = "Who is the keeper of the Tarkhankut lighthouse?"
-
-
-@pytest.fixture
-async def server():
-    async with BotApiServer(TOKEN) as srv:
-        yield srv
 
 
 @pytest.fixture

@@ -34,12 +34,6 @@ pytestmark = pytest.mark.timeout(180)
 QUESTIONS = ANSWERED_QUESTIONS
 
 
-@pytest.fixture
-async def server():
-    async with BotApiServer(TOKEN) as srv:
-        yield srv
-
-
 def answered(server: BotApiServer, users: list[TelegramUser]) -> int:
     return sum(len(server.bot_messages(u.id)) for u in users)
 

@@ -12,27 +12,16 @@ import pytest
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.service import QAService
 from qabot.store import IndexStore
-from tests.botapi.harness import TOKEN, make_settings, running_bot, seed
-from tests.botapi.server import BotApiServer, TelegramUser
+from tests.botapi.harness import LIGHTHOUSE, make_settings, running_bot, seed
+from tests.botapi.server import TelegramUser
 
 pytestmark = pytest.mark.timeout(90)
 
 ADMIN = TelegramUser(1, "Admin")
 USER = TelegramUser(2, "User")
-LIGHTHOUSE = (
-    "Lighthouse keeping\n"
-    "The keeper of the Tarkhankut lighthouse is named Ostap Vereshchak. "
-    "He climbs its stairs every evening.\n"
-)
 KEEPER = "Who is the keeper of the Tarkhankut lighthouse?"
 BEEKEEPING = "Beekeeping\nThe apiary near Poltava is run by Hanna Lysenko, who keeps forty hives.\n"
 BEES = "Who runs the apiary near Poltava?"
-
-
-@pytest.fixture
-async def server():
-    async with BotApiServer(TOKEN) as srv:
-        yield srv
 
 
 def _watching(tmp_path, server, **overrides):

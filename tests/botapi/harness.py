@@ -17,6 +17,12 @@ from tests.botapi.server import BotApiServer
 # Shaped like a real token (digits, colon, 35 characters), so the bot accepts it.
 TOKEN = "123456789:AAH-test_token_0123456789abcdefghij"
 SEED_DIR = Path(__file__).resolve().parents[2] / "seeds"
+# A document the seed lacks, for tests that add one (uploads, watching, links, Qdrant).
+LIGHTHOUSE = (
+    "Lighthouse keeping\n"
+    "The keeper of the Tarkhankut lighthouse is named Ostap Vereshchak. "
+    "He climbs its stairs every evening.\n"
+)
 SYBIHA_QUESTION = "Who attended the NATO-Ukraine Council?"
 # Questions the hashing embedder answers from the seed document, and a word of each answer.
 ANSWERED_QUESTIONS = {
