@@ -278,6 +278,18 @@ def build_version(
     return report, written
 
 
+def file_entry(report: BuildReport, entry, prev: dict | None, docs: list[Document]) -> dict:
+    """Count a readable file in `report` as added, changed or unchanged against `prev`, its
+    entry in the previous manifest (None: new), and return its entry for the new one."""
+    if prev is None:
+        report.added.append(entry.rel)
+    elif prev["sha256"] != entry.sha256:
+        report.changed.append(entry.rel)
+    else:
+        report.unchanged += 1
+    return {"sha256": entry.sha256, "size": entry.size, "docs": [d.doc_id for d in docs]}
+
+
 def _plan(
     scan: Scan,
     old: IndexData | None,
@@ -297,18 +309,7 @@ def _plan(
             report.skipped.append((entry.rel, str(result)))
             log.warning("skipped %s: %s", entry.rel, result)
             continue
-        prev = old_files.get(entry.rel)
-        if prev is None:
-            report.added.append(entry.rel)
-        elif prev["sha256"] != entry.sha256:
-            report.changed.append(entry.rel)
-        else:
-            report.unchanged += 1
-        plan.files[entry.rel] = {
-            "sha256": entry.sha256,
-            "size": entry.size,
-            "docs": [d.doc_id for d in result],
-        }
+        plan.files[entry.rel] = file_entry(report, entry, old_files.get(entry.rel), result)
         for doc in result:
             previous = old.document(doc.doc_id) if old else None
             reuse = previous is not None and previous.sha256 == doc.sha256

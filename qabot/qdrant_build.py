@@ -17,7 +17,13 @@ from qabot.chunking import chunk_document, passage_for_embedding
 from qabot.documents import read_file, scan_folder
 from qabot.embedders import Embedder
 from qabot.errors import DocumentError, IndexCorruptError, IndexMismatchError, NoDocumentsError
-from qabot.indexer import BuildOptions, _chunking_manifest, _what_changed, chunking_params
+from qabot.indexer import (
+    BuildOptions,
+    _chunking_manifest,
+    _what_changed,
+    chunking_params,
+    file_entry,
+)
 from qabot.indexer import embed_chunks as _embed_chunks
 from qabot.lexical import ANALYZER
 from qabot.qdrant_index import FORMAT, QdrantIndex, doc_point_id
@@ -91,17 +97,7 @@ def build(
             report.skipped.append((entry.rel, str(exc)))
             log.warning("skipped %s: %s", entry.rel, exc)
             continue
-        if prev is None:
-            report.added.append(entry.rel)
-        elif prev["sha256"] != entry.sha256:
-            report.changed.append(entry.rel)
-        else:
-            report.unchanged += 1
-        files[entry.rel] = {
-            "sha256": entry.sha256,
-            "size": entry.size,
-            "docs": [d.doc_id for d in docs],
-        }
+        files[entry.rel] = file_entry(report, entry, prev, docs)
         for doc in docs:
             p = old_docs.get(doc.doc_id)
             if p is not None and p[0] == doc.sha256 and doc.doc_id not in kept:
