@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qabot.answer_types import asked_for
 from qabot.chunking import sentence_for_embedding, sentence_spans
 from qabot.embedders import Embedder
 from qabot.lexical import LexicalIndex, analyze
@@ -69,9 +70,11 @@ CONTEXT_WEIGHT = 0.5
 ANSWER_PASSAGES = 3
 RANK_PENALTY = 0.03
 # A line this short is a byline, a dateline or a caption ("CNN —", "USA TODAY"), not an answer;
-# nor is the document's title repeated as its first line, nor a sentence whose every term is
-# the question's (`_restates`). Chosen only when nothing else is left.
+# nor is a line ending in a dash (a longer dateline: "New York CNN Business —"), the document's
+# title repeated as its first line, or a sentence whose every term is the question's
+# (`_restates`). Chosen only when nothing else is left, and never shown before the answer.
 MIN_ANSWER_WORDS = 4
+_DASHES = ("—", "–", "-")
 # Of the passages after the first, only this many sentences are scored: those sharing most of
 # the question's terms. Embedding every sentence of three news passages tripled the time of an
 # answer (~20 sentences); on the news dev set and xquad_en the two best by overlap chose the
@@ -80,6 +83,16 @@ OTHER_SENTENCES = 2
 # And of the first passage, the FIRST_SENTENCES sharing most (a 256-token news passage holds ~10):
 # news p50 93 -> 78 ms, the same answers on news and xquad_en (4 cost xquad_en 2 sentences).
 FIRST_SENTENCES = 6
+# A question asking for a number ("how many", "what year"): a sentence holding no number the
+# question lacks pays this in the choice (not in the confidence), so the sentence with the
+# count beats the one restating the premise (`answer_types`).
+QUANTITY_PENALTY = 0.1
+# The sentence shown starts one earlier when it leans on its predecessor: the question's terms
+# only the predecessor holds (CONTEXT_WEIGHT) decided its choice (without them another sentence
+# of the passage scores higher), or it calls the asked-for thing "the <noun>" (`answer_types`).
+# The predecessor names what "it" or "the show" is.
+EXTEND_ON_CONTEXT = True
+EXTEND_ON_REFERENCE = True
 # Sentences embedded per batch: batches of similar length pad less.
 EMBED_BATCH = 16
 
@@ -89,22 +102,31 @@ class ScoredSentences:
     """A chunk's sentences: offsets into chunk.text, each one's own score (cosine of "title:
     sentence" with the question + OVERLAP_WEIGHT x its idf share of the question's terms) and
     the score it is picked by (plus the terms only the previous sentence holds, at
-    CONTEXT_WEIGHT), and whether it may be shown as an answer (`answerable`)."""
+    CONTEXT_WEIGHT), whether it may be shown as an answer (`answerable`), the score it is
+    chosen by (`choose`: `pick` less what the question's wording rules out) and whether it is
+    shown from its predecessor on (`from_previous`)."""
 
     spans: list[tuple[int, int]]
     own: list[float]
     pick: list[float]
     answerable: list[bool]
+    choose: list[float]
+    from_previous: list[bool]
 
     @property
     def best_own(self) -> float:
         return max(self.own)
 
     def best(self) -> int:
-        """The sentence to show: the best pick among the answerable ones (any, if none is)."""
+        """The sentence to show: the best choice among the answerable ones (any, if none is)."""
         scored = [i for i in range(len(self.spans)) if self.own[i] > -math.inf]
         pool = [i for i in scored if self.answerable[i]] or scored or range(len(self.spans))
-        return max(pool, key=lambda i: self.pick[i])
+        return max(pool, key=lambda i: self.choose[i])
+
+    def shown(self, i: int) -> tuple[int, int]:
+        """Offsets of what is shown for sentence `i`: it, or its predecessor and it."""
+        start, end = self.spans[i]
+        return (self.spans[i - 1][0] if self.from_previous[i] else start), end
 
 
 def score_sentences(
@@ -127,15 +149,17 @@ def score_sentences(
         [chunk.text[s:e] for s, e in spans] for chunk, spans in zip(chunks, spans_of, strict=True)
     ]
     own_of = [[term_overlap(question, t, lexical) for t in texts] for texts in texts_of]
-    asked = set(analyze(question))
+    terms = set(analyze(question))
+    asked = asked_for(question)
     answerable_of = []
     for chunk, texts in zip(chunks, texts_of, strict=True):
         title = _plain(chunk.title)
         answerable_of.append(
             [
                 len(t.split()) >= MIN_ANSWER_WORDS
+                and not t.rstrip().endswith(_DASHES)
                 and _plain(t) != title
-                and not _restates(t, asked)
+                and not _restates(t, terms)
                 for t in texts
             ]
         )
@@ -179,7 +203,22 @@ def score_sentences(
         pick = [
             s + OVERLAP_WEIGHT * CONTEXT_WEIGHT * i for s, i in zip(scores, inherited, strict=True)
         ]
-        out.append(ScoredSentences(spans, scores, pick, answerable_of[c]))
+        lacks = [QUANTITY_PENALTY * asked.lacks_quantity(t) for t in texts]
+        choose = [p - x for p, x in zip(pick, lacks, strict=True)]
+        plain = [s - x for s, x in zip(scores, lacks, strict=True)]  # the choice, context aside
+        answerable = answerable_of[c]
+        pool = [i for i in range(len(spans)) if answerable[i] and scores[i] > -math.inf]
+        from_previous = [
+            i > 0
+            and answerable[i - 1]
+            and (
+                # the predecessor's terms decided it: without them another would be chosen
+                (EXTEND_ON_CONTEXT and inherited[i] > 0 and any(plain[j] > plain[i] for j in pool))
+                or (EXTEND_ON_REFERENCE and asked.refers_back(texts[i]))
+            )
+            for i in range(len(spans))
+        ]
+        out.append(ScoredSentences(spans, scores, pick, answerable, choose, from_previous))
     return out
 
 
@@ -226,7 +265,7 @@ def make_answer(
     )
     first = max(
         range(shown),
-        key=lambda i: scored[i].pick[scored[i].best()] - RANK_PENALTY * i,
+        key=lambda i: scored[i].choose[scored[i].best()] - RANK_PENALTY * i,
         default=None,
     )
     best = confidence
@@ -240,6 +279,6 @@ def make_answer(
     hits: list[Hit] = []
     for rank, i in enumerate(order, 1):
         chunk, score = passages[i]
-        start, end = scored[i].spans[scored[i].best()] if rank == 1 else (0, 0)
+        start, end = scored[i].shown(scored[i].best()) if rank == 1 else (0, 0)
         hits.append(Hit(chunk, score, rank, start, end))
     return Answer(question=question, found=True, hits=hits, best_score=best)

@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
+import qabot.answering as answering
 from qabot.answering import (
     OVERLAP_WEIGHT,
     make_answer,
@@ -336,3 +337,55 @@ def test_the_question_printed_in_the_text_is_never_its_answer():
     )
     chunk = _passage("quiz", "Quiz time", text)
     assert _shown(question, chunk).startswith("Netflix said")
+
+
+def test_a_number_asked_for_comes_from_the_sentence_holding_one(monkeypatch):
+    # The first sentence restates the question's premise; the count is in the second.
+    question = "How many baby swings were recalled this week?"
+    text = (
+        "Baby swings sold in stores were recalled this week. "
+        "Baby swings were recalled this week, 2 million of them."
+    )
+    chunk = _passage("recall", "Recall", text)
+    assert _shown(question, chunk) == "Baby swings were recalled this week, 2 million of them."
+    monkeypatch.setattr(answering, "QUANTITY_PENALTY", 0.0)  # the premise wins without the rule
+    assert _shown(question, chunk).startswith("Baby swings sold")
+
+
+def test_a_sentence_calling_the_asked_for_thing_the_noun_is_shown_after_the_one_naming_it():
+    question = "Which wildly popular show was recently green lit for a new season?"
+    text = (
+        "New York CNN —\n“Squid Game” is officially coming back.\n"
+        "Netflix announced Sunday that the wildly popular South Korean show is green lit for a "
+        "second season.\nThe letter also teased new characters."
+    )
+    chunk = _passage("squid", "Netflix green lights season 2", text)
+    assert _shown(question, chunk) == (
+        "“Squid Game” is officially coming back.\n"
+        "Netflix announced Sunday that the wildly popular South Korean show is green lit for a "
+        "second season."
+    )
+
+
+def test_a_sentence_leaning_on_the_one_before_is_shown_with_it():
+    # "It" is the stock exchange the previous sentence names; shown alone it says nothing.
+    text = (
+        "The Warsaw stock exchange first opened in 1817. "
+        "It was re-established in April 1991. "
+        "The city hosts many banks."
+    )
+    chunk = Chunk("d", "Warsaw Stock Exchange", "d.txt", 0, len(text), text)
+    shown = _shown("When was the Warsaw stock exchange re-established?", chunk)
+    assert (
+        shown
+        == "The Warsaw stock exchange first opened in 1817. It was re-established in April 1991."
+    )
+
+
+def test_a_byline_before_the_sentence_is_not_shown_with_it():
+    question = "Which company is being accused of turning off the AC in its stores?"
+    text = (
+        "CNN Business —\nThe company is accused of turning off the AC in its stores to save money."
+    )
+    chunk = _passage("ac", "Stores", text)
+    assert _shown(question, chunk).startswith("The company is accused")
