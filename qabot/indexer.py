@@ -202,6 +202,9 @@ def build_version(
         # An index written before documents had dates: read every file again (their vectors
         # are reused, the text being the same) so that its documents get theirs.
         undated = old is not None and not old.manifest.dates
+        # An index whose BM25 another analyzer wrote (an older qabot): its BM25 is analysed
+        # again from the passages and written, nothing embedded again.
+        reanalysed = old is not None and old.manifest.lexical != ANALYZER
         old_files: dict = old.manifest.files if old else {}
         # A rebuild from scratch keeps the same file of each set of copies indexed, too.
         indexed = old_files if old is not None else _indexed_files(store)
@@ -226,7 +229,8 @@ def build_version(
                 f"no readable documents in {options.seeds_dir}/ "
                 f"({len(report.skipped)} skipped): add .txt, .md, .html, .pdf, .docx or .jsonl files"
             )
-        if old is not None and not report.changed_anything and not plan.to_embed and not undated:
+        unchanged = not report.changed_anything and not plan.to_embed
+        if old is not None and unchanged and not undated and not reanalysed:
             report.documents_total = len(old.docs)
             report.chunks_total = len(old.chunks)
             report.seconds = time.perf_counter() - t0
@@ -504,7 +508,8 @@ def update_lexical(
     n_reused = sum(len(rows) for rows in reused)
     # BuildPlan.reused_first puts the reused chunks first, so they are rows 0..n_reused-1.
     reused_first = all(p.reused for p in plan.docs[: len(reused)])
-    if old is None or old.lexical is None or not reused_first:
+    stale = old is not None and old.manifest.lexical != ANALYZER  # another analyzer's terms
+    if old is None or old.lexical is None or stale or not reused_first:
         return build_lexical(docs, chunks)
     keep = np.concatenate(reused) if reused else np.zeros(0, dtype=np.int64)
     return old.lexical.extend(keep, lexical_texts(docs, chunks[n_reused:]))

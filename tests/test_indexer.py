@@ -80,6 +80,34 @@ def test_nothing_changed_writes_no_new_version(settings, seeds):
     assert svc.index_version == version
 
 
+def test_an_index_analysed_by_an_older_analyzer_is_reanalysed_without_embedding(
+    settings, seeds, monkeypatch
+):
+    import qabot.indexer as indexer
+    import qabot.lexical as lexical
+
+    write(seeds / "a.txt", "NATO\nRutte said the winter will be hard.")
+    write(seeds / "b.txt", "Bread\nBakers told us the ovens were hot.")
+    # Built as an older qabot did: irregular verbs not mapped to their base form.
+    with monkeypatch.context() as m:
+        m.setattr(lexical, "_BASE_FORM", {})
+        m.setattr(lexical, "_TERMS", {})
+        m.setattr(lexical, "ANALYZER", "qabot-bm25/1:older")
+        m.setattr(indexer, "ANALYZER", "qabot-bm25/1:older")
+        _svc(settings).build()
+    store = IndexStore(settings.index_dir)
+    assert store.read_manifest().lexical == "qabot-bm25/1:older"
+    assert store.load().lexical is None  # another analyzer's BM25 is not used as it is
+
+    svc = _svc(settings)
+    report = svc.build()
+    assert report.chunks_embedded == 0
+    assert store.read_manifest().lexical == lexical.ANALYZER
+    bm25 = store.load().lexical
+    assert bm25 is not None and "say" in bm25.vocab and "said" not in bm25.vocab
+    assert svc.ask("What did Rutte say about the winter?").hits[0].chunk.doc_id == "a.txt"
+
+
 def test_rebuild_reembeds_everything(settings, seeds):
     write(seeds / "a.txt", "A\nAlpha text.")
     embedder = HashingEmbedder()

@@ -198,3 +198,11 @@ def test_an_incremental_build_analyses_only_the_new_chunks(settings, seeds, monk
     assert "penguin" not in data.lexical.vocab
     row = int(data.lexical.search("gobi camels", 1).rows[0])
     assert data.chunk(row).doc_id == "c.txt"
+
+
+def test_irregular_verb_forms_meet_their_base_form():
+    # "What did Rutte say?" must share "say" with "Rutte said"; Snowball alone keeps them apart.
+    assert analyze("What did Rutte say?") == ["rutt", "say"]
+    assert analyze("Rutte said, he says; she told them") == ["rutt", "say", "say", "tell"]
+    assert analyze("found") == analyze("find") != analyze("founded")
+    assert analyze("Rose") == ["rose"]  # a name as often as a verb: left alone
