@@ -55,15 +55,26 @@ class Block:
 
     def render(self, text: str | None = None, *, first: bool = True) -> str:
         text = self.text if text is None else text
-        at = text.find(self.bold) if self.bold else -1
-        if at >= 0:
-            end = at + len(self.bold)
-            body = f"{escape(text[:at])}<b>{escape(self.bold)}</b>{escape(text[end:])}"
-        else:
-            body = escape(text)
+        body = _bolded(text, self.bold)
         if self.tag:
             body = f"<{self.tag}>{body}</{self.tag}>"
         return (self.prefix if first else "") + body
+
+
+def _bolded(text: str, bold: str) -> str:
+    """`text` escaped, `bold` in it in <b>. A bold part of several lines (an answer shown with
+    the sentence before it) that a split cut in two is bolded line by line in each piece."""
+    if not bold:
+        return escape(text)
+    parts = [bold] if bold in text else [line.strip() for line in bold.splitlines()]
+    out, cursor = [], 0
+    for part in parts:
+        at = text.find(part, cursor) if part else -1
+        if at < 0:
+            continue
+        out += [escape(text[cursor:at]), f"<b>{escape(part)}</b>"]
+        cursor = at + len(part)
+    return "".join(out) + escape(text[cursor:])
 
 
 def split_text(text: str, fits: Callable[[str], bool], level: int = 0) -> list[str]:

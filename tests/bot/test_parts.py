@@ -212,3 +212,21 @@ def test_webhook_secret_is_checked_or_generated():
     assert len(generated) >= 32 and generated != webhook_secret(Settings())
     with pytest.raises(ConfigError, match="QABOT_WEBHOOK_SECRET"):
         webhook_secret(Settings(webhook_secret="has spaces!"))
+
+
+def test_a_two_line_answer_cut_by_a_split_stays_bold_in_both_pieces():
+    # The answer shown with the sentence before it spans a paragraph break, where a long
+    # passage is cut; each message bolds its part.
+    first = "“Squid Game” is officially coming back."
+    second = "Netflix said the wildly popular show is green lit for a second season."
+    text = f"{'Filler sentence here. ' * 186}\n\n{first}\n\n{second}\n\n{'More words. ' * 150}"
+    messages = render_messages([Block(text, "blockquote", bold=f"{first}\n\n{second}")], limit=4200)
+    assert len(messages) == 2
+    assert f"<b>{escape(first)}</b>" in messages[0]
+    assert f"<b>{escape(second)}</b>" in messages[1]
+    for message in messages:
+        parse_html(message)
+    [whole] = render_messages(
+        [Block(f"{first}\n\n{second}", "blockquote", bold=f"{first}\n\n{second}")]
+    )
+    assert whole == f"<blockquote><b>{escape(first)}\n\n{escape(second)}</b></blockquote>"
