@@ -44,11 +44,7 @@ def _previous(index: QdrantIndex, embedder: Embedder, chunking: dict) -> tuple[s
     except (IndexCorruptError, IndexMismatchError) as exc:
         log.warning("previous Qdrant index unusable (%s); embedding everything again", exc)
         return None
-    if (
-        manifest.get("model_id") != embedder.model_id
-        or manifest.get("chunking") != chunking
-        or manifest.get("lexical", {}).get("analyzer") != ANALYZER
-    ):
+    if manifest.get("model_id") != embedder.model_id or manifest.get("chunking") != chunking:
         log.warning(
             "%s changed since the last build (%s -> %s): embedding everything",
             *_what_changed(
@@ -77,6 +73,9 @@ def build(
     chunking = _chunking_manifest(options)
     previous = None if full else _previous(index, embedder, chunking)
     old = previous[1] if previous else {}
+    # BM25 analysed the older way (an older qabot): a new collection with every passage's
+    # terms counted again, the vectors carried over from the stored points, nothing re-embedded.
+    reanalyse = previous is not None and old.get("lexical", {}).get("analyzer") != ANALYZER
     old_files: dict = old.get("files", {})
     old_docs: dict = old.get("docs", {})
 
@@ -111,7 +110,7 @@ def build(
             f"({len(report.skipped)} skipped): add .txt, .md, .html, .pdf, .docx or .jsonl files"
         )
     retired = [d for d in old_docs if d not in kept]
-    if previous and not report.changed_anything and not to_embed and not retired:
+    if previous and not report.changed_anything and not to_embed and not retired and not reanalyse:
         report.documents_total = len(old_docs)
         report.chunks_total = int(old["chunks"])
         report.seconds = time.perf_counter() - t0
@@ -121,6 +120,14 @@ def build(
     chunks = [c for doc in to_embed for c in chunk_document(doc, params, embedder.count_tokens)]
     vectors = _embed_chunks(embedder, chunks, batch_size=options.batch_size, progress=progress)
     report.chunks_embedded = len(chunks)
+    if reanalyse:
+        log.warning("the BM25 analyzer changed since the last build: counting terms again")
+        carried_docs, carried_chunks, carried_vectors = _stored(index, previous[0], kept)
+        written, chunks = carried_docs + to_embed, carried_chunks + chunks
+        vectors = np.vstack([carried_vectors, vectors]) if len(vectors) else carried_vectors
+        previous = None  # written as a full build: a new collection, the alias moved
+    else:
+        written = to_embed
     counted = [chunk_terms(passage_for_embedding(c)) for c in chunks]
 
     manifest = {
@@ -133,7 +140,7 @@ def build(
         "skipped": report.skipped,
     }
     if previous is None:
-        _write_full(index, manifest, to_embed, chunks, vectors, counted)
+        _write_full(index, manifest, written, chunks, vectors, counted)
     else:
         _write_incremental(
             index, previous, manifest, kept, retired, to_embed, chunks, vectors, counted
@@ -142,6 +149,67 @@ def build(
     report.chunks_total = int(manifest["chunks"])
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _stored(
+    index: QdrantIndex, collection: str, kept: dict[str, list]
+) -> tuple[list[Document], list[Chunk], np.ndarray]:
+    """The kept documents, their passages and the passages' vectors, read back from their points
+    (document points by their UUID, chunk points by their id range in the manifest)."""
+    docs, chunks, vectors = [], [], []
+    entries = list(kept.items())
+    ids = [doc_point_id(doc_id, entry[0]) for doc_id, entry in entries]
+    by_id = {}
+    for start in range(0, len(ids), 256):
+        records = index.client.retrieve(collection, ids=ids[start : start + 256], with_payload=True)
+        by_id.update((str(r.id), r.payload) for r in records)
+    for (doc_id, entry), point_id in zip(entries, ids, strict=True):
+        payload = by_id.get(point_id)
+        if payload is None:
+            raise IndexCorruptError(
+                f"Qdrant collection {collection} lacks the document point of {doc_id}: "
+                "run `qabot index rebuild`"
+            )
+        docs.append(
+            Document(
+                doc_id,
+                payload["title"],
+                payload["text"],
+                payload["source"],
+                entry[0],
+                payload.get("date") or "",
+            )
+        )
+        first, n = int(entry[1]), int(entry[2])
+        records = []
+        for start in range(first, first + n, 256):
+            records += index.client.retrieve(
+                collection,
+                ids=list(range(start, min(start + 256, first + n))),
+                with_payload=True,
+                with_vectors=[DENSE],
+            )
+        if len(records) != n:
+            raise IndexCorruptError(
+                f"Qdrant collection {collection} lacks passages of {doc_id}: "
+                "run `qabot index rebuild`"
+            )
+        for r in sorted(records, key=lambda r: int(r.id)):
+            p = r.payload
+            chunks.append(
+                Chunk(
+                    doc_id,
+                    p["title"],
+                    p["source"],
+                    p["start"],
+                    p["end"],
+                    p["text"],
+                    p.get("date") or "",
+                )
+            )
+            vectors.append(r.vector[DENSE])
+    dim = len(vectors[0]) if vectors else 0
+    return docs, chunks, np.asarray(vectors, dtype=np.float32).reshape(len(vectors), dim)
 
 
 def _points(

@@ -529,3 +529,42 @@ def test_dated_news_ranks_as_on_faiss(qdrant, seeds, tmp_path):
             (h.chunk.doc_id, h.chunk.date) for h in want.hits
         ]
         assert got.hits[0].chunk.doc_id == f"floods-{day[:4]}-06-01.txt"
+
+
+def test_an_older_analyzers_collection_is_analysed_again_without_embedding(
+    qdrant, seeds, tmp_path, monkeypatch
+):
+    import qabot.lexical as lexical
+    import qabot.qdrant_build as qdrant_build
+
+    _seed(seeds)
+    write(seeds / "nato.txt", "NATO\nRutte said the winter will be the hardest since 2022.")
+    # Built as an older qabot did: irregular verbs not mapped to their base form.
+    with monkeypatch.context() as m:
+        m.setattr(lexical, "_BASE_FORM", {})
+        m.setattr(lexical, "_TERMS", {})
+        m.setattr(qdrant_build, "ANALYZER", "qabot-bm25/1:older")
+        QAService(qdrant, embedder=HashingEmbedder()).build()
+    index = QdrantIndex.from_settings(qdrant)
+    first = index.target()
+    assert index.manifest(first)["lexical"]["analyzer"] == "qabot-bm25/1:older"
+
+    write(seeds / "nile.txt", "Nile\nThe Nile flows north through Egypt into the Mediterranean.")
+    svc = QAService(qdrant, embedder=HashingEmbedder())
+    report = svc.build()
+    assert report.chunks_embedded == 1  # the new file only; the others' vectors carried over
+    assert report.documents_total == report.chunks_total == len(DOCS) + 2
+    second = index.target()
+    assert second != first  # a new collection, the alias moved
+    manifest = index.manifest(second)
+    assert manifest["lexical"]["analyzer"] == lexical.ANALYZER
+    assert "say" in manifest["lexical"]["terms"] and "said" not in manifest["lexical"]["terms"]
+
+    fresh = _faiss(qdrant, tmp_path)
+    fresh.build()
+    got, want = _answers(svc), _answers(fresh)
+    assert [(q, f, s, hits[:1]) for q, f, s, _, hits in got] == [
+        (q, f, s, hits[:1]) for q, f, s, _, hits in want
+    ]
+    assert svc.ask("What did Rutte say about the winter?").hits[0].chunk.doc_id == "nato.txt"
+    assert svc.build().chunks_embedded == 0
