@@ -1,7 +1,8 @@
 """Lexical retrieval: BM25 over the same chunks as the vectors, row i = chunk i.
 
 Words are lower-cased and stop words dropped. Latin-script words are stemmed with Snowball
-English (PyStemmer). Cyrillic words are cut to their first CYRILLIC_PREFIX letters: PyStemmer has
+English (PyStemmer), irregular verb forms first taken to their base ("said" is "say") and a
+nationality then to its country ("Ukrainian" is "Ukraine"). Cyrillic words are cut to their first CYRILLIC_PREFIX letters: PyStemmer has
 no Ukrainian stemmer, and a prefix treats Russian and Ukrainian the same way. Measured with
 whole-paragraph BM25 hit@1 (bench/RESULTS-quality.md): xquad_ru 0.803 unstemmed, 0.908 Snowball
 Russian, 0.918 prefix-5; squad_uk_mini 0.580 / 0.636 / 0.660.
@@ -44,7 +45,7 @@ import numpy as np
 log = logging.getLogger("qabot")
 
 # Recorded in the manifest; an index analysed differently is re-analysed on load.
-ANALYZER = "qabot-bm25/2:en-irregular-snowball,cyr-prefix5,stop-enplus-ru-uk"
+ANALYZER = "qabot-bm25/2:en-irregular-snowball-demonym,cyr-prefix5,stop-enplus-ru-uk"
 # How bm25/ is laid out; a folder in another format (e.g. a bm25s folder) is rebuilt on load.
 FORMAT = "tf-csc/1"
 CYRILLIC_PREFIX = 5
@@ -90,6 +91,26 @@ _BASE_FORM = {
     for forms in _IRREGULAR_VERBS.replace("\n", "|").split("|")
     for form in forms.split()[1:]
 }
+# Likewise a nationality and its country ("the Ukrainian foreign minister" is the "Minister for
+# Foreign Affairs of Ukraine"), which Snowball stems apart; mapped stem to stem, so plurals
+# ("Ukrainians") follow. Each pair: the adjective, the country. bench/RESULTS-quality.md 7.9.
+_DEMONYMS = """
+afghan afghanistan | albanian albania | algerian algeria | american america | argentine argentina
+argentinian argentina | armenian armenia | australian australia | austrian austria
+azerbaijani azerbaijan | belarusian belarus | belgian belgium | bosnian bosnia | brazilian brazil
+british britain | bulgarian bulgaria | canadian canada | chilean chile | chinese china
+colombian colombia | croatian croatia | cuban cuba | danish denmark | egyptian egypt
+estonian estonia | ethiopian ethiopia | european europe | finnish finland | french france
+georgian georgia | german germany | greek greece | hungarian hungary | indian india
+indonesian indonesia | iranian iran | iraqi iraq | irish ireland | israeli israel | italian italy
+japanese japan | jordanian jordan | kazakh kazakhstan | kenyan kenya | korean korea
+latvian latvia | lebanese lebanon | libyan libya | lithuanian lithuania | mexican mexico
+moldovan moldova | mongolian mongolia | moroccan morocco | nigerian nigeria | norwegian norway
+pakistani pakistan | palestinian palestine | portuguese portugal | romanian romania
+russian russia | serbian serbia | slovak slovakia | slovenian slovenia | spanish spain
+swedish sweden | swiss switzerland | syrian syria | taiwanese taiwan | thai thailand
+turkish turkey | ukrainian ukraine | venezuelan venezuela | vietnamese vietnam | yemeni yemen
+"""
 
 
 @cache
@@ -115,6 +136,13 @@ def _english_stemmer():
     return Stemmer.Stemmer("english")
 
 
+@cache
+def _country_stem() -> dict[str, str]:
+    stem = _english_stemmer().stemWord
+    pairs = (p.split() for p in _DEMONYMS.replace("\n", "|").split("|") if p.split())
+    return {stem(adjective): stem(country) for adjective, country in pairs}
+
+
 def analyze(text: str) -> list[str]:
     """The terms of `text` as the index stores them (same function for passages and questions)."""
     terms = []
@@ -138,7 +166,8 @@ def _term(word: str) -> str:
         return ""
     if _CYRILLIC.search(word):
         return word[:CYRILLIC_PREFIX]
-    return _english_stemmer().stemWord(_BASE_FORM.get(word, word))
+    stem = _english_stemmer().stemWord(_BASE_FORM.get(word, word))
+    return _country_stem().get(stem, stem)
 
 
 def _idf(df: np.ndarray | int, n: int):

@@ -206,3 +206,10 @@ def test_irregular_verb_forms_meet_their_base_form():
     assert analyze("Rutte said, he says; she told them") == ["rutt", "say", "say", "tell"]
     assert analyze("found") == analyze("find") != analyze("founded")
     assert analyze("Rose") == ["rose"]  # a name as often as a verb: left alone
+
+
+def test_a_nationality_meets_its_country():
+    # "the Ukrainian foreign minister" is the "Minister for Foreign Affairs of Ukraine".
+    assert analyze("Ukrainian") == analyze("Ukraine") == analyze("Ukrainians")
+    assert analyze("Russian troops") == analyze("Russia troops")
+    assert analyze("German") != analyze("Ukraine")
