@@ -4,7 +4,8 @@ Issue 10's target is a warm question under 100 ms p50 at 40k passages. Embedding
 takes about an hour here, so the larger index is made from a dataset's `qabot eval` index (real
 MiniLM vectors of real articles): every document is repeated `--copies` times under another id
 (same text, title and date), and the build gets each passage's vector from that index instead
-of running the model again (a passage it does not know is embedded). Everything else is the
+of running the model again (a passage it does not know is embedded: a document without a title
+is titled by its id, so its copy's passages are new text). Everything else is the
 real path: the full build (chunking, BM25, FAISS, manifest), then a fresh `QAService` loading
 the index and its embedder as `qabot chat` and the bot do, asking every question of the dataset
 on its own date twice (the first round warms up; the second is timed), with the stage breakdown
