@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from qabot.lexical import analyze
+from qabot.lexical import BASE_FORM, analyze
 
 _QUANTITY = re.compile(
     r"\bhow\s+(?:many|much|old|long|far|tall|high|big|large|heavy|fast|often)\b"
@@ -35,21 +35,19 @@ seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninet
 million billion trillion dozen half
 """
 # "Which show was ...", "What country announced ...": the noun phrase after the wh-word, up to
-# the verb. These words end it: auxiliaries, prepositions, articles, and irregular past tenses
-# ("which player became ...").
+# the verb. These words end it: auxiliaries, prepositions, articles, verbs whose past is the
+# same or left out of the BM25 table, and the irregular forms of that table ("which player
+# became ...", `lexical.BASE_FORM`).
 _WH = re.compile(r"\b(?:which|what)\s+([^.?!,;:]*)", re.IGNORECASE)
 _PHRASE_END = """
 is are was were be been being do does did has have had will would can could should may might must
-shall of in on at for to from by with that who which a an the
-became began broke brought bought built chose drew fell flew found gave got grew held hit kept knew
-led left lost made met paid put ran rose said saw sent set shot sold spent stood struck took told
-threw went won wrote
+shall of in on at for to from by with that who which a an the hit put set rose won
 """
 # A definite reference: the determiner, at most four modifiers, then the noun.
 _DETERMINERS = r"(?:the|this|that|these|those)"
 _WORD = re.compile(r"[\w'’-]+")
 _NUMBERS = frozenset(_NUMBER_WORDS.split())
-_ENDS = frozenset(_PHRASE_END.split())
+_ENDS = frozenset(_PHRASE_END.split()) | frozenset(BASE_FORM)
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")  # "4.96", "1,200"
 
 

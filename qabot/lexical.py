@@ -2,8 +2,9 @@
 
 Words are lower-cased and stop words dropped. Latin-script words are stemmed with Snowball
 English (PyStemmer), irregular verb forms first taken to their base ("said" is "say") and a
-nationality then to its country ("Ukrainian" is "Ukraine"). Cyrillic words are cut to their first CYRILLIC_PREFIX letters: PyStemmer has
-no Ukrainian stemmer, and a prefix treats Russian and Ukrainian the same way. Measured with
+nationality then to its country ("Ukrainian" is "Ukraine"). Cyrillic words are cut to their
+first CYRILLIC_PREFIX letters: PyStemmer has no Ukrainian stemmer, and a prefix treats Russian
+and Ukrainian the same way. Measured with
 whole-paragraph BM25 hit@1 (bench/RESULTS-quality.md): xquad_ru 0.803 unstemmed, 0.908 Snowball
 Russian, 0.918 prefix-5; squad_uk_mini 0.580 / 0.636 / 0.660.
 
@@ -86,7 +87,7 @@ shake shook shaken | forget forgot forgotten | forgive forgave forgiven | get go
 see saw seen | feel felt | deal dealt | mean meant | hear heard | fall fell fallen
 hang hung | sleep slept | leave left | find found | rise risen | draw drew drawn
 """
-_BASE_FORM = {
+BASE_FORM = {
     form: forms.split()[0]
     for forms in _IRREGULAR_VERBS.replace("\n", "|").split("|")
     for form in forms.split()[1:]
@@ -166,7 +167,7 @@ def _term(word: str) -> str:
         return ""
     if _CYRILLIC.search(word):
         return word[:CYRILLIC_PREFIX]
-    stem = _english_stemmer().stemWord(_BASE_FORM.get(word, word))
+    stem = _english_stemmer().stemWord(BASE_FORM.get(word, word))
     return _country_stem().get(stem, stem)
 
 

@@ -72,12 +72,16 @@ def test_one_sentence_chunk_is_its_own_answer():
     assert best_sentence("x", chunk) == (0, 11)
 
 
+# "It" names the stock exchange of the sentence before.
+WARSAW = (
+    "The Warsaw stock exchange first opened in 1817. "
+    "It was re-established in April 1991. "
+    "The city hosts many banks."
+)
+
+
 def test_a_sentence_that_says_it_gets_the_terms_of_the_sentence_before():
-    text = (
-        "The Warsaw stock exchange first opened in 1817. "
-        "It was re-established in April 1991. "
-        "The city hosts many banks."
-    )
+    text = WARSAW
     chunk = Chunk("d", "Warsaw Stock Exchange", "d.txt", 0, len(text), text)
     embedder = HashingEmbedder()
     question = "When was the Warsaw stock exchange re-established?"
@@ -369,11 +373,7 @@ def test_a_sentence_calling_the_asked_for_thing_the_noun_is_shown_after_the_one_
 
 def test_a_sentence_leaning_on_the_one_before_is_shown_with_it():
     # "It" is the stock exchange the previous sentence names; shown alone it says nothing.
-    text = (
-        "The Warsaw stock exchange first opened in 1817. "
-        "It was re-established in April 1991. "
-        "The city hosts many banks."
-    )
+    text = WARSAW
     chunk = Chunk("d", "Warsaw Stock Exchange", "d.txt", 0, len(text), text)
     shown = _shown("When was the Warsaw stock exchange re-established?", chunk)
     assert (

@@ -90,7 +90,7 @@ def test_an_index_analysed_by_an_older_analyzer_is_reanalysed_without_embedding(
     write(seeds / "b.txt", "Bread\nBakers told us the ovens were hot.")
     # Built as an older qabot did: irregular verbs not mapped to their base form.
     with monkeypatch.context() as m:
-        m.setattr(lexical, "_BASE_FORM", {})
+        m.setattr(lexical, "BASE_FORM", {})
         m.setattr(lexical, "_TERMS", {})
         m.setattr(lexical, "ANALYZER", "qabot-bm25/1:older")
         m.setattr(indexer, "ANALYZER", "qabot-bm25/1:older")

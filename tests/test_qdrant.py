@@ -541,7 +541,7 @@ def test_an_older_analyzers_collection_is_analysed_again_without_embedding(
     write(seeds / "nato.txt", "NATO\nRutte said the winter will be the hardest since 2022.")
     # Built as an older qabot did: irregular verbs not mapped to their base form.
     with monkeypatch.context() as m:
-        m.setattr(lexical, "_BASE_FORM", {})
+        m.setattr(lexical, "BASE_FORM", {})
         m.setattr(lexical, "_TERMS", {})
         m.setattr(qdrant_build, "ANALYZER", "qabot-bm25/1:older")
         QAService(qdrant, embedder=HashingEmbedder()).build()
