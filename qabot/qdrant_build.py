@@ -122,9 +122,10 @@ def build(
     report.chunks_embedded = len(chunks)
     if reanalyse:
         log.warning("the BM25 analyzer changed since the last build: counting terms again")
-        carried_docs, carried_chunks, carried_vectors = _stored(index, previous[0], kept)
+        dim = int(embedder.dim)
+        carried_docs, carried_chunks, carried_vectors = _stored(index, previous[0], kept, dim=dim)
         written, chunks = carried_docs + to_embed, carried_chunks + chunks
-        vectors = np.vstack([carried_vectors, vectors]) if len(vectors) else carried_vectors
+        vectors = np.vstack([carried_vectors, np.asarray(vectors, np.float32).reshape(-1, dim)])
         previous = None  # written as a full build: a new collection, the alias moved
     else:
         written = to_embed
@@ -152,63 +153,52 @@ def build(
 
 
 def _stored(
-    index: QdrantIndex, collection: str, kept: dict[str, list]
+    index: QdrantIndex, collection: str, kept: dict[str, list], *, dim: int
 ) -> tuple[list[Document], list[Chunk], np.ndarray]:
     """The kept documents, their passages and the passages' vectors, read back from their points
     (document points by their UUID, chunk points by their id range in the manifest)."""
-    docs, chunks, vectors = [], [], []
-    entries = list(kept.items())
-    ids = [doc_point_id(doc_id, entry[0]) for doc_id, entry in entries]
-    by_id = {}
-    for start in range(0, len(ids), 256):
-        records = index.client.retrieve(collection, ids=ids[start : start + 256], with_payload=True)
-        by_id.update((str(r.id), r.payload) for r in records)
-    for (doc_id, entry), point_id in zip(entries, ids, strict=True):
-        payload = by_id.get(point_id)
-        if payload is None:
-            raise IndexCorruptError(
-                f"Qdrant collection {collection} lacks the document point of {doc_id}: "
-                "run `qabot index rebuild`"
-            )
+
+    def read(ids: list, **options) -> dict:
+        out = {}
+        for start in range(0, len(ids), 256):
+            records = index.client.retrieve(collection, ids=ids[start : start + 256], **options)
+            out.update((str(r.id), r) for r in records)
+        return out
+
+    doc_ids = {doc_id: doc_point_id(doc_id, entry[0]) for doc_id, entry in kept.items()}
+    chunk_ids = [i for entry in kept.values() for i in range(entry[1], entry[1] + entry[2])]
+    doc_points = read(list(doc_ids.values()), with_payload=True)
+    chunk_points = read(chunk_ids, with_payload=True, with_vectors=[DENSE])
+    missing = [d for d, point_id in doc_ids.items() if point_id not in doc_points]
+    if missing or len(chunk_points) != len(chunk_ids):
+        what = f"the document point of {missing[0]}" if missing else "passages"
+        raise IndexCorruptError(
+            f"Qdrant collection {collection} lacks {what}: run `qabot index rebuild`"
+        )
+    docs = []
+    for doc_id, point_id in doc_ids.items():
+        p = doc_points[point_id].payload
         docs.append(
             Document(
-                doc_id,
-                payload["title"],
-                payload["text"],
-                payload["source"],
-                entry[0],
-                payload.get("date") or "",
+                doc_id, p["title"], p["text"], p["source"], kept[doc_id][0], p.get("date") or ""
             )
         )
-        first, n = int(entry[1]), int(entry[2])
-        records = []
-        for start in range(first, first + n, 256):
-            records += index.client.retrieve(
-                collection,
-                ids=list(range(start, min(start + 256, first + n))),
-                with_payload=True,
-                with_vectors=[DENSE],
+    chunks, vectors = [], []
+    for point_id in chunk_ids:  # grouped by document, in order, as `_points` needs them
+        record = chunk_points[str(point_id)]
+        p = record.payload
+        chunks.append(
+            Chunk(
+                p["doc_id"],
+                p["title"],
+                p["source"],
+                p["start"],
+                p["end"],
+                p["text"],
+                p.get("date") or "",
             )
-        if len(records) != n:
-            raise IndexCorruptError(
-                f"Qdrant collection {collection} lacks passages of {doc_id}: "
-                "run `qabot index rebuild`"
-            )
-        for r in sorted(records, key=lambda r: int(r.id)):
-            p = r.payload
-            chunks.append(
-                Chunk(
-                    doc_id,
-                    p["title"],
-                    p["source"],
-                    p["start"],
-                    p["end"],
-                    p["text"],
-                    p.get("date") or "",
-                )
-            )
-            vectors.append(r.vector[DENSE])
-    dim = len(vectors[0]) if vectors else 0
+        )
+        vectors.append(record.vector[DENSE])
     return docs, chunks, np.asarray(vectors, dtype=np.float32).reshape(len(vectors), dim)
 
 

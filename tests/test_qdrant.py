@@ -568,3 +568,20 @@ def test_an_older_analyzers_collection_is_analysed_again_without_embedding(
     ]
     assert svc.ask("What did Rutte say about the winter?").hits[0].chunk.doc_id == "nato.txt"
     assert svc.build().chunks_embedded == 0
+
+
+def test_an_older_analyzers_collection_with_every_file_changed_builds(qdrant, seeds, monkeypatch):
+    import qabot.lexical as lexical
+    import qabot.qdrant_build as qdrant_build
+
+    write(seeds / "a.txt", "Alpha\nRutte said the winter will be hard.")
+    with monkeypatch.context() as m:
+        m.setattr(lexical, "BASE_FORM", {})
+        m.setattr(lexical, "_TERMS", {})
+        m.setattr(qdrant_build, "ANALYZER", "qabot-bm25/1:older")
+        QAService(qdrant, embedder=HashingEmbedder()).build()
+    write(seeds / "a.txt", "Alpha\nRutte told allies the winter will be hard.")  # nothing kept
+    svc = QAService(qdrant, embedder=HashingEmbedder())
+    report = svc.build()
+    assert report.changed == ["a.txt"] and report.chunks_embedded == report.chunks_total == 1
+    assert svc.ask("What did Rutte tell the allies?").hits[0].chunk.doc_id == "a.txt"
