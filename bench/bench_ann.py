@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-from qabot import ann
+from qabot.search import ann
 
 DIM = 384
 K = 10

@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qabot.feedback import FeedbackStore  # noqa: E402
-from qabot.unanswered import group_questions  # noqa: E402
+from qabot.feedback.store import FeedbackStore  # noqa: E402
+from qabot.feedback.unanswered import group_questions  # noqa: E402
 from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed  # noqa: E402
 from tests.botapi.server import BotApiServer, TelegramUser  # noqa: E402
 

@@ -27,8 +27,8 @@ import benchlib
 
 def chunk_texts(workdir: Path) -> list[str]:
     """The texts the build embedded, from the index it wrote, in embed_chunks' order."""
-    from qabot.indexer import lexical_texts
-    from qabot.store import IndexStore
+    from qabot.indexing.pipeline import lexical_texts
+    from qabot.stores.files.store import IndexStore
 
     data = IndexStore(workdir / "index").load()
     texts = lexical_texts(data.docs, data.chunks)  # the same title-prefixed passage text

@@ -29,9 +29,9 @@ def main() -> None:
     benchlib.header(f"BM25: qabot LexicalIndex vs bm25s at {args.chunks} chunks")
     import bm25s
 
-    from qabot.indexer import lexical_texts
-    from qabot.lexical import LexicalIndex, analyze
-    from qabot.store import IndexStore
+    from qabot.indexing.pipeline import lexical_texts
+    from qabot.search.lexical import LexicalIndex, analyze
+    from qabot.stores.files.store import IndexStore
 
     base = benchlib.cached_index(
         corpus=benchlib.DEFAULT_CORPUS, chunks=args.chunks, embedder_name="hashing"
@@ -40,13 +40,13 @@ def main() -> None:
     texts = lexical_texts(data.docs, data.chunks)
     questions = benchlib.read_questions(benchlib.DEFAULT_CORPUS, limit=args.questions)
 
-    import qabot.lexical
+    import qabot.search.lexical
 
-    qabot.lexical._TERMS.clear()  # each build analyses with a cold word memo
+    qabot.search.lexical._TERMS.clear()  # each build analyses with a cold word memo
     start = time.perf_counter()
     ours = LexicalIndex.build(texts)
     print(f"LexicalIndex build: {time.perf_counter() - start:.1f} s ({benchlib.load_avg()})")
-    qabot.lexical._TERMS.clear()
+    qabot.search.lexical._TERMS.clear()
     start = time.perf_counter()
     theirs = bm25s.BM25()
     theirs.index([analyze(t) for t in texts], show_progress=False)

@@ -33,8 +33,8 @@ import benchlib
 from qabot.service import QAService
 # Import what loading an index imports (faiss, bm25s, stop words) before the baseline, so the
 # difference is the index itself.
-import faiss, qabot.lexical
-qabot.lexical._stopwords()
+import faiss, qabot.search.lexical
+qabot.search.lexical._stopwords()
 
 def rss():
     with open("/proc/self/statm") as f:
@@ -61,8 +61,8 @@ import benchlib
 from qabot.service import QAService
 # Import what loading an index imports (faiss, bm25s, stop words) before the baseline, so the
 # difference is the index itself.
-import faiss, qabot.lexical
-qabot.lexical._stopwords()
+import faiss, qabot.search.lexical
+qabot.search.lexical._stopwords()
 
 work = benchlib.Path({tmp!r})
 shutil.copytree(benchlib.Path({workdir!r}) / "seeds", work / "seeds")

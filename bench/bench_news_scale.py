@@ -60,8 +60,8 @@ def main() -> None:
 
     benchlib.header(f"warm question latency, news x{args.copies}")
     from qabot.config import get_settings
-    from qabot.eval import default_cache_dir, load_questions, prepare_index
-    from qabot.indexer import lexical_texts
+    from qabot.evaluation import default_cache_dir, load_questions, prepare_index
+    from qabot.indexing.pipeline import lexical_texts
     from qabot.service import QAService
 
     settings = get_settings()

@@ -11,7 +11,7 @@ Per store: the full build (seconds), then warm questions (xquad_en's, asked afte
 question): retrieval alone (`QAService.retrieve` with the question vector given: the hybrid
 search and fusion, what a store changes) and the whole `ask` (embedding, retrieval, the answer
 sentence), p50 and p95 in ms; for Qdrant also its dense and sparse queries alone (and, in local
-mode, local mode's own queries, which qabot/qdrant_local.py replaces). Then one new
+mode, local mode's own queries, which qabot/stores/qdrant/local.py replaces). Then one new
 document (~3 chunks) added with `QAService.build`, `--adds` times: total seconds, of which
 embedding (the hashing embedder's is ~0).
 
@@ -57,7 +57,7 @@ def questions_timed(store: str, svc, emb, questions: list[str]) -> None:
         print(f"{store:6}   dense query {summary(dense)}")
         print(f"{store:6}   BM25 query  {summary(sparse)}", flush=True)
         index = data.index
-        if index.local:  # what qabot's in-memory search replaces (qabot/qdrant_local.py)
+        if index.local:  # what qabot's in-memory search replaces (qabot/stores/qdrant/local.py)
             held, index._searches = index._searches, None
             try:
                 few = qvecs[:5]
@@ -132,7 +132,7 @@ def main() -> None:
                 flush=True,
             )
             if store == "qdrant" and not url:
-                from qabot.qdrant_index import close_local
+                from qabot.stores.qdrant.index import close_local
 
                 # As a new process (a bot starting): local mode reads every point from
                 # SQLite, then the first question reads the BM25 postings.

@@ -55,7 +55,7 @@ def main() -> None:
     )
     from qabot.config import Settings
     from qabot.service import QAService
-    from qabot.store import IndexStore
+    from qabot.stores.files.store import IndexStore
 
     manifest = IndexStore(workdir / "index").read_manifest()
     questions = benchlib.read_questions(args.corpus, limit=args.questions + 5)

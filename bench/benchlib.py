@@ -78,7 +78,7 @@ def write_corpus(docs: list[dict], path: Path) -> None:
 
 
 def _sentence_pool(source: list[dict]) -> list[tuple[str, str]]:
-    from qabot.chunking import split_sentences
+    from qabot.ingest.chunking import split_sentences
 
     pool = []
     for d in source:
@@ -105,7 +105,7 @@ def generate_corpus(
 ) -> list[dict]:
     """Documents that chunk into about `chunks` chunks (calibrated on a sample with the given
     token counter and chunk size)."""
-    from qabot.chunking import ChunkParams, chunk_document
+    from qabot.ingest.chunking import ChunkParams, chunk_document
     from qabot.types import Document
 
     rng = random.Random(seed)
@@ -154,7 +154,7 @@ def settings_for(workdir: Path, *, embedder: str, **overrides):
 def _lexical_current(index_dir: Path) -> bool:
     """Whether a cached index's BM25 folder is in the format this qabot writes (an older one
     would be rebuilt from all chunks by the first build, which is not what a bench measures)."""
-    from qabot.lexical import FOLDER, FORMAT
+    from qabot.search.lexical import FOLDER, FORMAT
 
     version = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
     try:
@@ -279,14 +279,14 @@ class StageTimer:
 
 
 def build_stage_timer(embedder) -> StageTimer:
-    """A StageTimer over every stage of `QAService.build` (qabot.indexer.build_version and the
+    """A StageTimer over every stage of `QAService.build` (qabot.indexing.pipeline.build_version and the
     service's reload), each wrapped where the build looks it up. The ANN stages run only when
     the index gets an ANN structure (QABOT_VECTOR_INDEX, or auto at large sizes)."""
-    import qabot.ann as ann
-    import qabot.indexer as indexer
-    import qabot.lexical as lexical
+    import qabot.indexing.pipeline as indexer
+    import qabot.search.ann as ann
+    import qabot.search.lexical as lexical
     import qabot.service as service
-    import qabot.store as store
+    import qabot.stores.files.store as store
 
     t = StageTimer()
     t.add(indexer, "scan_folder", "scan + hash files")
@@ -316,10 +316,10 @@ def query_stage_timer(service) -> StageTimer:
     """A StageTimer over the stages of `QAService.ask`: encoding the question, retrieval (dense
     search, the sentence search when the index holds sentence vectors, BM25, fusion) and the
     answer (the sentences scored: split, term overlap, embedded unless stored)."""
-    import qabot.ann as ann
-    import qabot.answering as answering
-    import qabot.lexical as lexical
-    import qabot.retrieval as retrieval
+    import qabot.answer.compose as answering
+    import qabot.search.ann as ann
+    import qabot.search.lexical as lexical
+    import qabot.search.retrieval as retrieval
     import qabot.service as service_mod
 
     qemb = service.query_embedder  # the ONNX export when the index has one

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from qabot import backends
+from qabot.embedders import registry as backends
 from qabot.errors import ConfigError
 
 PLACEHOLDER_TOKENS = {"", "changeme", "your-bot-token", "123456:ABC-DEF", "<token>"}
@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     link_timeout_seconds: float = Field(15.0, gt=0, le=300)
 
     # Embedding
-    # One of the backends qabot/backends.py declares.
+    # One of the backends qabot/embedders/registry.py declares.
     embedder: Literal[backends.names()] = "sentence-transformers"
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = Field(32, ge=1, le=4096)
@@ -100,27 +100,27 @@ class Settings(BaseSettings):
     sentence_vectors: bool | None = None
 
     # Chunking (tokens are the embedding model's own word pieces)
-    # None: the embedder's own (qabot/calibration.py Calibration.chunk_tokens: 256 for
+    # None: the embedder's own (qabot/embedders/calibration.py Calibration.chunk_tokens: 256 for
     # all-MiniLM-L6-v2, 128 for the others). A change re-embeds the index on the next build.
     chunk_tokens: int | None = Field(None, ge=16, le=8192)
     chunk_overlap: int = Field(1, ge=0, le=10, description="sentences shared by neighbours")
 
     # Answering
     top_k: int = Field(3, ge=1, le=50)
-    # None: the value calibrated for the embedder (qabot/calibration.py CALIBRATIONS); it applies
+    # None: the value calibrated for the embedder (qabot/embedders/calibration.py CALIBRATIONS); it applies
     # to the confidence `Calibration` defines (the same in every mode), which is 0..1.
     score_threshold: float | None = Field(None, ge=0.0, le=1.0)
     retrieval_mode: Literal["dense", "lexical", "hybrid"] = "hybrid"
     lexical_weight: float = Field(0.5, ge=0.0, le=1.0, description="BM25 share in hybrid")
     max_question_chars: int = Field(1000, ge=10)
     # News is asked about near its time: a dated document's passages rank higher the closer its
-    # date is to the question's (qabot/retrieval.py Recency; dates: qabot/dates.py). A passage
+    # date is to the question's (qabot/search/retrieval.py Recency; dates: qabot/ingest/dates.py). A passage
     # gains recency_weight x 0.5 ** (days apart / half-life) on a 0..1 score; 0 turns it off.
     # Undated documents are ranked as before.
     recency_half_life_days: float = Field(14.0, ge=0.0)
     recency_weight: float = Field(0.2, ge=0.0, le=1.0)
 
-    # Optional models (qabot/reranking.py, qabot/reading.py): empty = off. Each downloads its
+    # Optional models (qabot/search/reranking.py, qabot/answer/reader.py): empty = off. Each downloads its
     # weights on first use and imports torch, so asking gets slower; neither is on by default.
     # A sentence-transformers CrossEncoder name or folder re-scoring the best passages.
     reranker_model: str = ""

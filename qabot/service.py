@@ -20,32 +20,33 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qabot import ann, links
-from qabot.answering import ANSWER_PASSAGES, make_answer
-from qabot.backends import backend
-from qabot.calibration import (
+from qabot.answer.compose import ANSWER_PASSAGES, make_answer
+from qabot.config import Settings
+from qabot.embedders import Embedder, load_embedder
+from qabot.embedders.calibration import (
     builds_sentence_vectors,
     calibration,
     chunk_tokens,
     default_threshold,
 )
-from qabot.config import Settings
-from qabot.embedders import Embedder, load_embedder
+from qabot.embedders.registry import backend
 from qabot.errors import IndexCorruptError, IndexMissingError, QabotError, QuestionError
 from qabot.fsutil import write_error
-from qabot.indexer import BuildOptions, build_lexical, build_version
-from qabot.indexer import status as index_status
-from qabot.links import Page
-from qabot.question import search_text
-from qabot.retrieval import Recency, Retrieval, Retriever
-from qabot.store import IndexData, IndexStore, Verification
+from qabot.indexing.pipeline import BuildOptions, build_lexical, build_version
+from qabot.indexing.pipeline import status as index_status
+from qabot.ingest import links
+from qabot.ingest.links import Page
+from qabot.search import ann
+from qabot.search.question import search_text
+from qabot.search.retrieval import Recency, Retrieval, Retriever
+from qabot.stores.files.store import IndexData, IndexStore, Verification
 from qabot.types import Answer, BuildReport, Chunk, IndexStatus
 
 if TYPE_CHECKING:  # both import torch: loaded only when configured
-    from qabot.qdrant_index import QdrantIndex
-    from qabot.qdrant_search import QdrantData
-    from qabot.reading import Reader
-    from qabot.reranking import Reranker
+    from qabot.answer.reader import Reader
+    from qabot.search.reranking import Reranker
+    from qabot.stores.qdrant.index import QdrantIndex
+    from qabot.stores.qdrant.search import QdrantData
 
 log = logging.getLogger("qabot")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -78,7 +79,7 @@ class _Loaded:
 
 
 class _QdrantLoaded:
-    """A generation of the Qdrant index (qabot/qdrant_index.py) behind the same seam: rows are
+    """A generation of the Qdrant index (qabot/stores/qdrant/index.py) behind the same seam: rows are
     point ids, cosines of BM25-only candidates come from the stored vectors."""
 
     def __init__(self, data: QdrantData) -> None:
@@ -130,7 +131,7 @@ class QAService:
         """The Qdrant index (QABOT_VECTOR_STORE=qdrant), connected on first use."""
         with self._lock:
             if self._qdrant is None:
-                from qabot.qdrant_index import QdrantIndex
+                from qabot.stores.qdrant.index import QdrantIndex
 
                 self._qdrant = QdrantIndex.from_settings(self.settings)
             return self._qdrant
@@ -174,7 +175,7 @@ class QAService:
             return None
         with self._lock:
             if self._reranker is None:
-                from qabot.reranking import Reranker
+                from qabot.search.reranking import Reranker
 
                 self._reranker = Reranker(name)
             return self._reranker
@@ -188,7 +189,7 @@ class QAService:
             return None
         with self._lock:
             if self._reader is None:
-                from qabot.reading import Reader
+                from qabot.answer.reader import Reader
 
                 self._reader = Reader(name)
             return self._reader
@@ -303,7 +304,7 @@ class QAService:
 
     def ask(self, question: str, *, k: int | None = None, as_of: dt.date | None = None) -> Answer:
         """The best passages for a question, or found=False when its confidence is below the
-        threshold. Greetings and @mentions are not searched (`qabot.question.search_text`).
+        threshold. Greetings and @mentions are not searched (`qabot.search.question.search_text`).
         Dated documents near `as_of` (the day the question is asked: today unless given) rank
         higher (`Recency`)."""
         question = self.check_question(question)
@@ -343,7 +344,7 @@ class QAService:
         )
         if reranker is None:
             return retrieval
-        from qabot.reranking import rerank
+        from qabot.search.reranking import rerank
 
         ranked = rerank(
             question,
@@ -400,7 +401,7 @@ class QAService:
         if reranked:
             answer.hits = [replace(h, rerank_score=reranked.get(h.chunk)) for h in answer.hits]
         if reading and answer.found:
-            from qabot.reading import read_answer
+            from qabot.answer.reader import read_answer
 
             answer = read_answer(answer, self.reader, n=reading)
             answer.hits = answer.hits[:k]
@@ -452,7 +453,7 @@ class QAService:
         return report
 
     def _build_qdrant(self, options: BuildOptions, *, full: bool, progress: bool) -> BuildReport:
-        from qabot import qdrant_build
+        from qabot.stores.qdrant import build as qdrant_build
 
         if options.sentences:  # not stored in Qdrant: retrieval ranks by passages alone
             log.warning("QABOT_SENTENCE_VECTORS: sentence vectors are not stored in Qdrant")
@@ -471,7 +472,7 @@ class QAService:
 
     def status(self) -> IndexStatus:
         if self.uses_qdrant:
-            from qabot import qdrant_build
+            from qabot.stores.qdrant import build as qdrant_build
 
             return qdrant_build.status(
                 index=self.qdrant,

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 class Document:
     """One document's extracted text. `doc_id` is its path below seeds/ (``file.jsonl#id`` for a
     line of a jsonl corpus); `sha256` is of the extracted text, so any edit marks it changed.
-    `date` is the date the document declares (ISO, "" when none: qabot/dates.py)."""
+    `date` is the date the document declares (ISO, "" when none: qabot/ingest/dates.py)."""
 
     doc_id: str
     title: str
@@ -69,7 +69,7 @@ class Answer:
     found: bool
     hits: list[Hit] = field(default_factory=list)
     # The confidence the threshold was compared with (what the embedder's `Calibration` in
-    # qabot/calibration.py defines: for MiniLM the answer sentence's score, else the best cosine
+    # qabot/embedders/calibration.py defines: for MiniLM the answer sentence's score, else the best cosine
     # plus a share of the best BM25 match), also when not found, for tuning thresholds. With
     # QABOT_RERANKER_THRESHOLD set: the best cross-encoder score instead.
     best_score: float | None = None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import qabot.ann as ann
+import qabot.search.ann as ann
 from qabot.service import QAService
 from tests.helpers import write
 

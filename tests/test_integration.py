@@ -12,9 +12,9 @@ import pytest
 
 from qabot.config import Settings
 from qabot.service import QAService
-from qabot.store import IndexStore
+from qabot.stores.files.store import IndexStore
 from tests.helpers import SEED, SEED_QUESTION
-from tests.test_indexer import kill_build_midway
+from tests.indexing.test_pipeline import kill_build_midway
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +75,7 @@ def test_cli_process_answers_from_seeds(real_settings):
 
     # The second ask uses the ONNX export: same answer, and torch is never imported.
     probe = (
-        "import sys, json; from qabot.cli import main; sys.argv = ['qabot', 'ask', "
+        "import sys, json; from qabot.cli.main import main; sys.argv = ['qabot', 'ask', "
         f"{SEED_QUESTION!r}, '--json']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print(json.dumps(sorted(m for m in ('torch', 'sentence_transformers', 'transformers') "

@@ -23,7 +23,7 @@ def test_context_widens_to_whole_neighbouring_sentences(settings, seeds):
 def test_build_starts_from_the_held_version_and_switches_without_reading(
     settings, seeds, monkeypatch
 ):
-    from qabot.store import IndexStore
+    from qabot.stores.files.store import IndexStore
 
     settings = settings.model_copy(update={"vector_index": "ivf"})
     for i in range(120):
@@ -100,7 +100,7 @@ def test_asking_without_reranker_or_reader_imports_neither(settings, seeds, tmp_
         "QABOT_READER_MODEL": "",
     }
     probe = (
-        "import sys, json; from qabot.cli import main\n"
+        "import sys, json; from qabot.cli.main import main\n"
         "sys.argv = ['qabot', 'ask', 'Where do cats sleep?', '--json']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "heavy = ('torch', 'transformers', 'sentence_transformers')\n"

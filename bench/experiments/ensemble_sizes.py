@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from qabot import eval as ev  # noqa: E402
+from qabot import evaluation as ev  # noqa: E402
 from qabot.config import get_settings  # noqa: E402
 
 

@@ -10,7 +10,7 @@ the sentence among the first M passages with a prior on the passage's rank; repo
 the chosen sentence, in its passage, and the chosen passage's document being gold.
 
 Ran at afd18b8; backs bench/RESULTS-quality.md section 7.3 (The answer sentence among the first
-passages) and the comments on ANSWER_PASSAGES / OTHER_SENTENCES in qabot/answering.py.
+passages) and the comments on ANSWER_PASSAGES / OTHER_SENTENCES in qabot/answer/compose.py.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from qabot.answering import CONTEXT_WEIGHT, OVERLAP_WEIGHT, distinct, term_overlap
-from qabot.chunking import sentence_for_embedding, sentence_spans
+from qabot.answer.compose import CONTEXT_WEIGHT, OVERLAP_WEIGHT, distinct, term_overlap
 from qabot.config import get_settings
-from qabot.eval import contains_answer, default_cache_dir, load_questions, prepare_index
+from qabot.evaluation import contains_answer, default_cache_dir, load_questions, prepare_index
+from qabot.ingest.chunking import sentence_for_embedding, sentence_spans
 
 
 def _norm(text: str) -> str:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import qabot.answering as answering
+import qabot.answer.compose as answering
 import qabot.service as service
 from qabot.config import get_settings
-from qabot.eval import default_cache_dir, evaluate, load_questions, prepare_index
+from qabot.evaluation import default_cache_dir, evaluate, load_questions, prepare_index
 
 VARIANTS = ((1, 0.0), (2, 0.03), (3, 0.03), (3, 0.06), (3, 0.1), (2, 0.06))
 

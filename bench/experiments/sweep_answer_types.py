@@ -15,10 +15,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import qabot.answering as answering
-from qabot.chunking import split_sentences
+import qabot.answer.compose as answering
 from qabot.config import get_settings
-from qabot.eval import ask_one, contains_answer, default_cache_dir, load_questions, prepare_index
+from qabot.evaluation import (
+    ask_one,
+    contains_answer,
+    default_cache_dir,
+    load_questions,
+    prepare_index,
+)
+from qabot.ingest.chunking import split_sentences
 
 # (quantity penalty, extend on context, extend on "the <noun>")
 VARIANTS = (

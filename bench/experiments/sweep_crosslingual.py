@@ -47,11 +47,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # quality_splits
 
 from quality_splits import article  # noqa: E402
 
-from qabot import eval as ev  # noqa: E402
-from qabot.chunking import split_sentences  # noqa: E402
+from qabot import evaluation as ev  # noqa: E402
 from qabot.config import get_settings  # noqa: E402
-from qabot.lexical import analyze  # noqa: E402
-from qabot.retrieval import CANDIDATES, LEXICAL_WEIGHT, script  # noqa: E402
+from qabot.ingest.chunking import split_sentences  # noqa: E402
+from qabot.search.lexical import analyze  # noqa: E402
+from qabot.search.retrieval import CANDIDATES, LEXICAL_WEIGHT, script  # noqa: E402
 
 N = 40  # candidates per question, as `qabot eval` asks for k=10
 

@@ -3,10 +3,10 @@
     .venv/bin/python bench/experiments/sweep_fusion.py DATASET [--embedder E] [--questions N]
 
 Embeds each question once, then ranks with every (mode, fusion, weight) and prints document
-hit@1/@5 and MRR@10 per setting: the numbers behind the defaults in qabot/retrieval.py.
+hit@1/@5 and MRR@10 per setting: the numbers behind the defaults in qabot/search/retrieval.py.
 
 Ran at 5858f14; backs bench/RESULTS-quality.md section 3 (Fusion). The RRF variants need
-`Retriever.retrieve(fusion="rrf")`, kept in qabot/retrieval.py for this sweep only.
+`Retriever.retrieve(fusion="rrf")`, kept in qabot/search/retrieval.py for this sweep only.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from qabot import eval as ev
+from qabot import evaluation as ev
 from qabot.config import get_settings
 
 SETTINGS = [("dense", "linear", 0.0), ("lexical", "linear", 1.0)]

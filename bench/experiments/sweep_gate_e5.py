@@ -30,10 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from qabot import eval as ev
-from qabot.calibration import calibration
+from qabot import evaluation as ev
 from qabot.config import get_settings
-from qabot.retrieval import script
+from qabot.embedders.calibration import calibration
+from qabot.search.retrieval import script
 
 
 def _ru_questions(path: Path, doc_ids: set[str]) -> list[ev.Question]:

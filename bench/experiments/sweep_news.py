@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from qabot.config import get_settings
-from qabot.eval import contains_answer, default_cache_dir, load_questions, prepare_index
-from qabot.lexical import LexicalIndex, analyze
+from qabot.evaluation import contains_answer, default_cache_dir, load_questions, prepare_index
+from qabot.search.lexical import LexicalIndex, analyze
 
 
 def rank_docs(doc_of: np.ndarray, order: np.ndarray, limit: int = 10) -> list[int]:

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from qabot.config import get_settings
-from qabot.eval import contains_answer, default_cache_dir, load_questions, prepare_index
-from qabot.lexical import analyze
-from qabot.retrieval import Recency
+from qabot.evaluation import contains_answer, default_cache_dir, load_questions, prepare_index
+from qabot.search.lexical import analyze
+from qabot.search.retrieval import Recency
 
 
 def main() -> None:

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from qabot import answering
-from qabot import eval as ev
-from qabot.chunking import split_sentences
+from qabot import evaluation as ev
+from qabot.answer import compose as answering
 from qabot.config import get_settings
+from qabot.ingest.chunking import split_sentences
 
 ALPHAS = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0, 100.0)
 

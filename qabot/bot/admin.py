@@ -17,12 +17,12 @@ from qabot.bot import uploads
 from qabot.bot.formatting import Block, render_messages
 from qabot.bot.messages import Html, count, plain, text
 from qabot.bot.state import BotContext, reply, thread_of, user_language, working
-from qabot.documents import file_sha256
 from qabot.errors import IndexLockedError, LinkError, QabotError
-from qabot.links import link_in
+from qabot.feedback.unanswered import report_from
+from qabot.ingest.documents import file_sha256
+from qabot.ingest.links import link_in
 from qabot.service import QAService
 from qabot.types import BuildReport
-from qabot.unanswered import report_from
 
 
 def _summary(report: BuildReport, lang: str) -> str:
@@ -84,7 +84,7 @@ UNANSWERED_SHOWN = 10
 
 async def unanswered(update: Update, context: BotContext) -> None:
     """/unanswered (admins): the most frequent recent questions the documents did not answer
-    ("not found", or an answer voted 👎), near-duplicates grouped (`qabot.unanswered`)."""
+    ("not found", or an answer voted 👎), near-duplicates grouped (`qabot.feedback.unanswered`)."""
     state = context.state
     lang = user_language(update)
     days = f"{state.settings.unanswered_days:g}"

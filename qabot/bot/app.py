@@ -28,8 +28,8 @@ from qabot.bot.state import BotContext, BotData, BotState
 from qabot.bot.watcher import SeedsWatcher
 from qabot.config import Settings
 from qabot.errors import ConfigError, IndexMissingError, QabotError
-from qabot.feedback import FeedbackStore
-from qabot.question import english_only
+from qabot.feedback.store import FeedbackStore
+from qabot.search.question import english_only
 from qabot.service import QAService
 
 log = logging.getLogger("qabot.bot")

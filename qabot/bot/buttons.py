@@ -8,7 +8,7 @@ The id starts with a per-process prefix, so a button from before a restart is ne
 a newer question.
 
 👍 and 👎 are ``u|<index>|<key>|1`` and ``d|<index>|<key>|1``, where ``<key>`` is the answer's
-durable key in the feedback store (`qabot.feedback`, 16 hex digits): a vote is about the answer
+durable key in the feedback store (`qabot.feedback.store`, 16 hex digits): a vote is about the answer
 as it was shown, so it counts after a restart and after the documents changed. At most
 1 + 1 + 8 + 1 + 16 + 1 + 1 = 29 bytes.
 """

@@ -33,7 +33,7 @@ from qabot.bot.state import (
     working,
 )
 from qabot.errors import IndexMissingError, QuestionError
-from qabot.question import english_only, needs_english
+from qabot.search.question import english_only, needs_english
 from qabot.service import QAService
 
 log = logging.getLogger("qabot.bot")

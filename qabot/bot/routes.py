@@ -31,7 +31,7 @@ from qabot.bot import admin, callbacks, handlers, votes
 from qabot.bot.buttons import VOTES, ButtonData
 from qabot.bot.messages import text
 from qabot.bot.state import BotContext, reply, user_language
-from qabot.links import LINK_MESSAGE
+from qabot.ingest.links import LINK_MESSAGE
 
 ACCESS_GROUP = -1  # python-telegram-bot runs lower groups first; the routes are in group 0
 

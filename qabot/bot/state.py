@@ -22,7 +22,7 @@ from qabot.bot.messages import language_of, text
 from qabot.bot.ratelimit import QuestionLimiter
 from qabot.bot.sending import MaybeDelivered
 from qabot.config import Settings
-from qabot.feedback import FeedbackStore
+from qabot.feedback.store import FeedbackStore
 from qabot.service import QAService
 from qabot.types import Answer
 
@@ -42,7 +42,7 @@ class BotState:
     access: Access
     limiter: QuestionLimiter
     inbox: Inbox | None = None
-    feedback: FeedbackStore | None = None  # 👍/👎 and "not found" questions (qabot.feedback)
+    feedback: FeedbackStore | None = None  # 👍/👎 and "not found" questions (qabot.feedback.store)
     questions: QuestionMemory = field(default_factory=QuestionMemory)
     started: float = field(default_factory=time.monotonic)
     answered: int = 0

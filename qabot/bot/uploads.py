@@ -6,7 +6,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from qabot.documents import SUPPORTED
+from qabot.ingest.documents import SUPPORTED
 
 # Telegram lets bots download files up to 20 MB (the Bot API's getFile limit).
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024

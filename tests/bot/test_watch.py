@@ -11,7 +11,7 @@ import pytest
 
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.service import QAService
-from qabot.store import IndexStore
+from qabot.stores.files.store import IndexStore
 from tests.botapi.harness import LIGHTHOUSE, make_settings, running_bot, seed
 from tests.botapi.server import TelegramUser
 

@@ -1,0 +1,1 @@
+"""The command line (typer): `qabot ask`, `qabot index ...`, `qabot eval`, `qabot report`."""

@@ -1,0 +1,1 @@
+"""The Qdrant store: versioned collections behind an alias, in a server or in local mode."""

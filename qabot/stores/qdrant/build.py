@@ -1,0 +1,382 @@
+"""Building the Qdrant index from the seeds folder (qabot/stores/qdrant/index.py says how it is stored).
+
+The same decisions as qabot/indexing/pipeline.py: a file whose hash is unchanged is not read again, a
+document whose text hash is unchanged keeps its points, everything else is chunked and embedded
+the same way, and a change of model or chunking embeds everything into a new collection.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from qabot.embedders import Embedder
+from qabot.errors import DocumentError, IndexCorruptError, IndexMismatchError, NoDocumentsError
+from qabot.indexing.pipeline import (
+    BuildOptions,
+    _chunking_manifest,
+    _what_changed,
+    chunking_params,
+    file_entry,
+)
+from qabot.indexing.pipeline import embed_chunks as _embed_chunks
+from qabot.ingest.chunking import chunk_document, passage_for_embedding
+from qabot.ingest.documents import read_file, scan_folder
+from qabot.search.lexical import ANALYZER
+from qabot.stores.qdrant.index import FORMAT, QdrantIndex, doc_point_id
+from qabot.stores.qdrant.names import DENSE, SPARSE
+from qabot.stores.qdrant.search import Vocabulary, chunk_terms, sparse_vector
+from qabot.types import BuildReport, Chunk, Document, IndexStatus
+
+log = logging.getLogger("qabot")
+
+
+def _previous(index: QdrantIndex, embedder: Embedder, chunking: dict) -> tuple[str, dict] | None:
+    """The live collection and its manifest when an incremental build can start from it."""
+    try:
+        collection = index.target()
+        if collection is None:
+            return None
+        manifest = index.manifest(collection)
+    except (IndexCorruptError, IndexMismatchError) as exc:
+        log.warning("previous Qdrant index unusable (%s); embedding everything again", exc)
+        return None
+    if manifest.get("model_id") != embedder.model_id or manifest.get("chunking") != chunking:
+        log.warning(
+            "%s changed since the last build (%s -> %s): embedding everything",
+            *_what_changed(
+                manifest.get("model_id"), embedder.model_id, manifest.get("chunking"), chunking
+            ),
+        )
+        return None
+    return collection, manifest
+
+
+def build(
+    *,
+    index: QdrantIndex,
+    embedder: Embedder,
+    options: BuildOptions,
+    full: bool = False,
+    progress: bool = False,
+) -> BuildReport:
+    """Bring the Qdrant index up to date with the seeds folder (the caller holds the build lock).
+    `full` embeds everything into a new collection."""
+    t0 = time.perf_counter()
+    report = BuildReport()
+    index.clean()
+    scan = scan_folder(options.seeds_dir, follow_external_links=options.follow_external_links)
+    report.skipped.extend(scan.skipped)
+    chunking = _chunking_manifest(options)
+    previous = None if full else _previous(index, embedder, chunking)
+    old = previous[1] if previous else {}
+    # BM25 analysed the older way (an older qabot): a new collection with every passage's
+    # terms counted again, the vectors carried over from the stored points, nothing re-embedded.
+    reanalyse = previous is not None and old.get("lexical", {}).get("analyzer") != ANALYZER
+    old_files: dict = old.get("files", {})
+    old_docs: dict = old.get("docs", {})
+
+    files: dict[str, dict] = {}
+    kept: dict[str, list] = {}
+    to_embed: list[Document] = []
+    for entry in scan.files:
+        prev = old_files.get(entry.rel)
+        unchanged = prev is not None and prev["sha256"] == entry.sha256
+        if unchanged and all(d in old_docs for d in prev["docs"]):
+            report.unchanged += 1  # nothing to read: all its points stay
+            files[entry.rel] = prev
+            kept.update((d, old_docs[d]) for d in prev["docs"])
+            continue
+        try:
+            docs = read_file(entry, max_chars=options.max_document_chars)
+        except DocumentError as exc:
+            report.skipped.append((entry.rel, str(exc)))
+            log.warning("skipped %s: %s", entry.rel, exc)
+            continue
+        files[entry.rel] = file_entry(report, entry, prev, docs)
+        for doc in docs:
+            p = old_docs.get(doc.doc_id)
+            if p is not None and p[0] == doc.sha256 and doc.doc_id not in kept:
+                kept[doc.doc_id] = p
+            else:
+                to_embed.append(doc)
+    report.deleted = sorted(set(old_files) - set(files))
+    if not kept and not to_embed:
+        raise NoDocumentsError(
+            f"no readable documents in {options.seeds_dir}/ "
+            f"({len(report.skipped)} skipped): add .txt, .md, .html, .pdf, .docx or .jsonl files"
+        )
+    retired = [d for d in old_docs if d not in kept]
+    if previous and not report.changed_anything and not to_embed and not retired and not reanalyse:
+        report.documents_total = len(old_docs)
+        report.chunks_total = int(old["chunks"])
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    params = chunking_params(options, embedder)  # loads the model: only when embedding
+    chunks = [c for doc in to_embed for c in chunk_document(doc, params, embedder.count_tokens)]
+    vectors = _embed_chunks(embedder, chunks, batch_size=options.batch_size, progress=progress)
+    report.chunks_embedded = len(chunks)
+    if reanalyse:
+        log.warning("the BM25 analyzer changed since the last build: counting terms again")
+        dim = int(embedder.dim)
+        carried_docs, carried_chunks, carried_vectors = _stored(index, previous[0], kept, dim=dim)
+        written, chunks = carried_docs + to_embed, carried_chunks + chunks
+        vectors = np.vstack([carried_vectors, np.asarray(vectors, np.float32).reshape(-1, dim)])
+        previous = None  # written as a full build: a new collection, the alias moved
+    else:
+        written = to_embed
+    counted = [chunk_terms(passage_for_embedding(c)) for c in chunks]
+
+    manifest = {
+        "format": FORMAT,
+        "model_id": embedder.model_id,
+        "dim": int(embedder.dim),
+        "chunking": chunking,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "files": files,
+        "skipped": report.skipped,
+    }
+    if previous is None:
+        _write_full(index, manifest, written, chunks, vectors, counted)
+    else:
+        _write_incremental(
+            index, previous, manifest, kept, retired, to_embed, chunks, vectors, counted
+        )
+    report.documents_total = len(kept) + len(to_embed)
+    report.chunks_total = int(manifest["chunks"])
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _stored(
+    index: QdrantIndex, collection: str, kept: dict[str, list], *, dim: int
+) -> tuple[list[Document], list[Chunk], np.ndarray]:
+    """The kept documents, their passages and the passages' vectors, read back from their points
+    (document points by their UUID, chunk points by their id range in the manifest)."""
+
+    def read(ids: list, **options) -> dict:
+        out = {}
+        for start in range(0, len(ids), 256):
+            records = index.client.retrieve(collection, ids=ids[start : start + 256], **options)
+            out.update((str(r.id), r) for r in records)
+        return out
+
+    doc_ids = {doc_id: doc_point_id(doc_id, entry[0]) for doc_id, entry in kept.items()}
+    chunk_ids = [i for entry in kept.values() for i in range(entry[1], entry[1] + entry[2])]
+    doc_points = read(list(doc_ids.values()), with_payload=True)
+    chunk_points = read(chunk_ids, with_payload=True, with_vectors=[DENSE])
+    missing = [d for d, point_id in doc_ids.items() if point_id not in doc_points]
+    if missing or len(chunk_points) != len(chunk_ids):
+        what = f"the document point of {missing[0]}" if missing else "passages"
+        raise IndexCorruptError(
+            f"Qdrant collection {collection} lacks {what}: run `qabot index rebuild`"
+        )
+    docs = []
+    for doc_id, point_id in doc_ids.items():
+        p = doc_points[point_id].payload
+        docs.append(
+            Document(
+                doc_id, p["title"], p["text"], p["source"], kept[doc_id][0], p.get("date") or ""
+            )
+        )
+    chunks, vectors = [], []
+    for point_id in chunk_ids:  # grouped by document, in order, as `_points` needs them
+        record = chunk_points[str(point_id)]
+        p = record.payload
+        chunks.append(
+            Chunk(
+                p["doc_id"],
+                p["title"],
+                p["source"],
+                p["start"],
+                p["end"],
+                p["text"],
+                p.get("date") or "",
+            )
+        )
+        vectors.append(record.vector[DENSE])
+    return docs, chunks, np.asarray(vectors, dtype=np.float32).reshape(len(vectors), dim)
+
+
+def _points(
+    *,
+    gen: int,
+    first_id: int,
+    docs: list[Document],
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    counted: list[tuple[dict, int]],
+    vocab: Vocabulary,
+    avgdl: float,
+) -> tuple[list, dict[str, list]]:
+    """The new chunk and document points, and the manifest's entries for their documents."""
+    from qdrant_client import models as m
+
+    points = []
+    entries: dict[str, list] = {}
+    for doc in docs:
+        entries[doc.doc_id] = [doc.sha256, first_id, 0, doc.title, doc.date]
+        payload = {
+            "kind": "document",
+            "doc_id": doc.doc_id,
+            "title": doc.title,
+            "source": doc.source,
+            "text": doc.text,
+            "sha256": doc.sha256,
+            "date": doc.date,
+            "gen": gen,
+        }
+        points.append(
+            m.PointStruct(id=doc_point_id(doc.doc_id, doc.sha256), vector={}, payload=payload)
+        )
+    # Chunks come grouped by document (chunk_document per document, in order): each
+    # document's chunk points are a run of consecutive ids.
+    for i, (chunk, (counts, length)) in enumerate(zip(chunks, counted, strict=True)):
+        point_id = first_id + i
+        entry = entries[chunk.doc_id]
+        if entry[2] == 0:
+            entry[1] = point_id
+        entry[2] += 1
+        vector = {DENSE: vectors[i].tolist()}
+        if counts:
+            vector[SPARSE] = sparse_vector(counts, length, vocab=vocab, avgdl=avgdl)
+        payload = {
+            "doc_id": chunk.doc_id,
+            "title": chunk.title,
+            "source": chunk.source,
+            "start": chunk.start,
+            "end": chunk.end,
+            "text": chunk.text,
+            "date": entry[4],
+            "gen": gen,
+        }
+        points.append(m.PointStruct(id=point_id, vector=vector, payload=payload))
+    return points, entries
+
+
+def _count_df(vocab: Vocabulary, counted: list[tuple[dict, int]], sign: int = 1) -> None:
+    ids = [vocab.id_of[t] for counts, _ in counted for t in counts]
+    if ids:
+        np.add.at(vocab.df, np.array(ids, dtype=np.int64), sign)
+
+
+def _write_full(index, manifest, docs, chunks, vectors, counted) -> None:
+    """A new collection holding everything, then the alias moved to it."""
+    vocab = Vocabulary([], [])
+    vocab.ids_for({t for counts, _ in counted for t in counts})
+    _count_df(vocab, counted)
+    lengths = [n for _, n in counted]
+    # avgdl is fixed by the full build: a later incremental build keeps it, so no stored
+    # vector needs rewriting (the FAISS store's BM25 recomputes it; the difference is the
+    # change of the average passage length since the last full build).
+    avgdl = float(np.mean(lengths)) if lengths and any(lengths) else 1.0
+    collection = index.new_collection(dim=int(manifest["dim"]))
+    points, entries = _points(
+        gen=1,
+        first_id=0,
+        docs=docs,
+        chunks=chunks,
+        vectors=vectors,
+        counted=counted,
+        vocab=vocab,
+        avgdl=avgdl,
+    )
+    index.upsert(collection, points)
+    index.track(collection, points, [])
+    manifest |= {
+        "gen": 1,
+        "docs": entries,
+        "chunks": len(chunks),
+        "next_id": len(chunks),
+        "points": len(points) + 1,
+        "lexical": {"analyzer": ANALYZER, "avgdl": avgdl, **vocab.as_manifest()},
+    }
+    index.write_manifest(collection, manifest)
+    index.swap_alias(collection)
+    # The collection before the previous one goes now (the previous one stays for readers
+    # that loaded it), as the FAISS store keeps one version besides the current.
+    index.clean(points=False)
+
+
+def _write_incremental(
+    index, previous, manifest, kept, retired, docs, chunks, vectors, counted
+) -> None:
+    """New points at the next generation, the replaced ones marked, then the manifest (the
+    commit); see qabot/stores/qdrant/index.py."""
+    collection, old = previous
+    gen = int(old["gen"]) + 1
+    lex = old["lexical"]
+    vocab = Vocabulary(lex["terms"], lex["df"])
+    vocab.ids_for({t for counts, _ in counted for t in counts})
+    _count_df(vocab, counted)
+    retired_chunks: list[int] = []
+    retired_points: list = []
+    for doc_id in retired:
+        sha, first, n = old["docs"][doc_id][:3]
+        retired_chunks += list(range(first, first + n))
+        retired_points.append(doc_point_id(doc_id, sha))
+    for sparse in index.sparse_of(collection, retired_chunks):
+        if sparse is not None:
+            np.add.at(vocab.df, np.array(sparse.indices, dtype=np.int64), -1)
+    retired_points += retired_chunks
+    points, entries = _points(
+        gen=gen,
+        first_id=int(old["next_id"]),
+        docs=docs,
+        chunks=chunks,
+        vectors=vectors,
+        counted=counted,
+        vocab=vocab,
+        avgdl=float(lex["avgdl"]),
+    )
+    n_chunks = sum(int(e[2]) for e in kept.values()) + len(chunks)
+    manifest |= {
+        "gen": gen,
+        "docs": {**kept, **entries},
+        "chunks": n_chunks,
+        "next_id": int(old["next_id"]) + len(chunks),
+        "points": n_chunks + len(kept) + len(docs) + 1,
+        "lexical": {**lex, **vocab.as_manifest()},
+    }
+    # Local mode: questions wait while the points change (no filter hides them there).
+    with index.reading():
+        if points:
+            index.upsert(collection, points)
+        if retired_points:
+            index.client.set_payload(collection, payload={"until": gen}, points=retired_points)
+        index.write_manifest(collection, manifest)
+        index.track(collection, points, retired_chunks)
+        if not index.filters and retired_points:
+            index.client.delete(collection, points_selector=retired_points, wait=True)
+
+
+def status(*, index: QdrantIndex, seeds_dir: Path, follow_external_links: bool) -> IndexStatus:
+    """What is built in Qdrant, and which files are new, changed or deleted since."""
+    from qabot.indexing.pipeline import compare_files
+
+    current = index.target()
+    if current is None:
+        st = IndexStatus(built=False)
+        compare_files(st, {}, seeds_dir, follow_external_links=follow_external_links)
+        return st
+    manifest = index.manifest(current)
+    st = IndexStatus(
+        built=True,
+        documents=len(manifest.get("docs", {})),
+        chunks=manifest.get("chunks", 0),
+        model_id=manifest.get("model_id"),
+        built_at=manifest.get("built_at"),
+        skipped=[tuple(s) for s in manifest.get("skipped", [])],
+        location=f"Stored in: Qdrant collection {index.name} -> {current} at {index.where}",
+    )
+    if index.local and index.where != ":memory:":
+        folder = Path(index.where) / "collection" / current  # local mode's layout
+        st.size_bytes = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    compare_files(
+        st, manifest.get("files", {}), seeds_dir, follow_external_links=follow_external_links
+    )
+    return st
