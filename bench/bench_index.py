@@ -27,10 +27,10 @@ import benchlib
 
 def chunk_texts(workdir: Path) -> list[str]:
     """The texts the build embedded, from the index it wrote, in embed_chunks' order."""
-    from qabot.indexing.pipeline import lexical_texts
-    from qabot.stores.files.store import IndexStore
+    from qabot.stores.files.assemble import lexical_texts
+    from qabot.stores.files.folders import VersionFolders
 
-    data = IndexStore(workdir / "index").load()
+    data = VersionFolders(workdir / "index").load()
     texts = lexical_texts(data.docs, data.chunks)  # the same title-prefixed passage text
     return sorted(texts, key=lambda t: -len(t))
 

@@ -29,14 +29,14 @@ def main() -> None:
     benchlib.header(f"BM25: qabot LexicalIndex vs bm25s at {args.chunks} chunks")
     import bm25s
 
-    from qabot.indexing.pipeline import lexical_texts
     from qabot.search.lexical import LexicalIndex, analyze
-    from qabot.stores.files.store import IndexStore
+    from qabot.stores.files.assemble import lexical_texts
+    from qabot.stores.files.folders import VersionFolders
 
     base = benchlib.cached_index(
         corpus=benchlib.DEFAULT_CORPUS, chunks=args.chunks, embedder_name="hashing"
     )
-    data = IndexStore(base / "index").load()
+    data = VersionFolders(base / "index").load()
     texts = lexical_texts(data.docs, data.chunks)
     questions = benchlib.read_questions(benchlib.DEFAULT_CORPUS, limit=args.questions)
 

@@ -61,8 +61,8 @@ def main() -> None:
     benchlib.header(f"warm question latency, news x{args.copies}")
     from qabot.config import get_settings
     from qabot.evaluation import default_cache_dir, load_questions, prepare_index
-    from qabot.indexing.pipeline import lexical_texts
     from qabot.service import QAService
+    from qabot.stores.files.assemble import lexical_texts
 
     settings = get_settings()
     source = prepare_index(args.dataset, settings, cache_dir=default_cache_dir(), progress=True)

@@ -51,7 +51,7 @@ def questions_timed(store: str, svc, emb, questions: list[str]) -> None:
     retrieval = timed_ms(lambda qv: svc.retrieve(qv[0], qv[1], n=14), qvecs)
     print(f"{store:6} retrieval ms  {summary(retrieval)}", flush=True)
     if store == "qdrant":
-        data = svc.loaded_index().data
+        data = svc.loaded_index()
         dense = timed_ms(lambda qv: data.dense_search(qv[1], 50), qvecs)
         sparse = timed_ms(lambda qv: data.lexical.search(qv[0], 50), qvecs)
         print(f"{store:6}   dense query {summary(dense)}")

@@ -55,9 +55,9 @@ def main() -> None:
     )
     from qabot.config import Settings
     from qabot.service import QAService
-    from qabot.stores.files.store import IndexStore
+    from qabot.stores.files.folders import VersionFolders
 
-    manifest = IndexStore(workdir / "index").read_manifest()
+    manifest = VersionFolders(workdir / "index").read_manifest()
     questions = benchlib.read_questions(args.corpus, limit=args.questions + 5)
     warmup, questions = questions[:5], questions[5:]
     print(

@@ -286,7 +286,7 @@ def build_stage_timer(embedder) -> StageTimer:
     import qabot.search.ann as ann
     import qabot.search.lexical as lexical
     import qabot.service as service
-    import qabot.stores.files.store as store
+    import qabot.stores.files.folders as store
 
     t = StageTimer()
     t.add(indexer, "scan_folder", "scan + hash files")
@@ -301,13 +301,13 @@ def build_stage_timer(embedder) -> StageTimer:
     t.add(indexer, "build_lexical", "  BM25 from scratch (all chunks)")
     t.add(ann, "build_index", "ANN build (train + add)")
     t.add(ann, "add_to_index", "ANN append")
-    t.add(store.IndexStore, "write", "store write (fsync'd files)")
+    t.add(store.VersionFolders, "write", "store write (fsync'd files)")
     t.add(lexical.LexicalIndex, "save", "  BM25 save")
     t.add(ann, "save_index", "  ANN save")
-    t.add(store.IndexStore, "clean", "clean old versions")
+    t.add(store.VersionFolders, "clean", "clean old versions")
     t.add(service.QAService, "_export_query_model", "ONNX export (once per model)")
     t.add(service.QAService, "reload_if_changed", "reload from disk (if another version)")
-    t.add(store.IndexStore, "load", "  index load (also inside 'load previous')")
+    t.add(store.VersionFolders, "load", "  index load (also inside 'load previous')")
     t.add(service, "_Loaded", "search structures (FAISS, BM25)")
     return t
 

@@ -191,8 +191,8 @@ def prepare_index(
     info_path = folder / "build.json"
     if service.has_index() and info_path.is_file():
         build = json.loads(info_path.read_text(encoding="utf-8")) | {"cached": True}
-        faiss = settings.vector_store != "qdrant"
-        if faiss and not service.store.read_manifest().dates:
+        previous = service.store.previous()
+        if previous is not None and previous.reread:
             service.build(progress=progress)  # an index from before dates: reads them, no embedding
     else:
         report = service.build(full=True, progress=progress)

@@ -30,73 +30,24 @@ from qabot.embedders.calibration import (
     default_threshold,
 )
 from qabot.embedders.registry import backend
-from qabot.errors import IndexCorruptError, IndexMissingError, QabotError, QuestionError
+from qabot.errors import IndexMissingError, QabotError, QuestionError
 from qabot.fsutil import write_error
-from qabot.indexing.pipeline import BuildOptions, build_lexical, build_version
-from qabot.indexing.pipeline import status as index_status
+from qabot.indexing import pipeline
+from qabot.indexing.pipeline import BuildOptions
 from qabot.ingest import links
 from qabot.ingest.links import Page
-from qabot.search import ann
 from qabot.search.question import search_text
-from qabot.search.retrieval import Recency, Retrieval, Retriever
-from qabot.stores.files.store import IndexData, IndexStore, Verification
+from qabot.search.retrieval import Recency, Retrieval
+from qabot.stores.base import IndexView, Store, Verification
+from qabot.stores.factory import open_store
 from qabot.types import Answer, BuildReport, Chunk, IndexStatus
 
 if TYPE_CHECKING:  # both import torch: loaded only when configured
     from qabot.answer.reader import Reader
     from qabot.search.reranking import Reranker
-    from qabot.stores.qdrant.index import QdrantIndex
-    from qabot.stores.qdrant.search import QdrantData
 
 log = logging.getLogger("qabot")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-
-class _Loaded:
-    """An index version with its search structure, swapped as one reference."""
-
-    def __init__(self, data: IndexData) -> None:
-        self.data = data
-        self.searcher = ann.Searcher(data.vectors, index=data.ann)
-        lexical = data.lexical
-        if lexical is None:  # an index from before BM25, or a damaged bm25/: rebuild in memory
-            log.info("building the lexical index of version %s in memory", data.version)
-            # Kept on the data too: the next incremental build starts from it.
-            lexical = data.lexical = build_lexical(data.docs, data.chunks)
-        self.retriever = Retriever(
-            vectors=data.vectors,
-            dense_search=self.searcher.top,
-            lexical=lexical,
-            chunk_text=lambda row: data.chunk(row).text,
-            sentence_vectors=data.sentence_vectors,
-            sentence_offsets=data.sentence_offsets,
-            chunk_days=_day_lookup(data.chunk_days()),
-        )
-
-    @property
-    def n_chunks(self) -> int:
-        return len(self.data.chunks)
-
-
-class _QdrantLoaded:
-    """A generation of the Qdrant index (qabot/stores/qdrant/index.py) behind the same seam: rows are
-    point ids, cosines of BM25-only candidates come from the stored vectors."""
-
-    def __init__(self, data: QdrantData) -> None:
-        self.data = data
-        self.n_chunks = data.n_chunks
-        self.retriever = Retriever(
-            dense_search=data.dense_search,
-            cosines=data.cosines,
-            lexical=data.lexical,
-            chunk_text=lambda row: data.chunk(row).text,
-            chunk_days=data.chunk_days if data.dated else None,
-        )
-
-
-def _day_lookup(days: np.ndarray | None):
-    """rows -> their day numbers, from an array of every chunk's (None: nothing dated)."""
-    return None if days is None else lambda rows: days[rows]
 
 
 class QAService:
@@ -112,42 +63,20 @@ class QAService:
             tokens = chunk_tokens(embedder=settings.embedder, model=settings.model, setting=None)
             settings = settings.model_copy(update={"chunk_tokens": tokens})
         self.settings = settings
-        self.store = IndexStore(settings.index_dir)
+        self.store: Store = open_store(settings)
         self._embedder = embedder
         self._embedder_given = embedder is not None
         self._query_embedder: Embedder | None = None
         self._reranker: Reranker | None = None
         self._reader: Reader | None = None
-        self._loaded: _Loaded | _QdrantLoaded | None = None
+        self._loaded: IndexView | None = None
         self._lock = threading.RLock()
-        self._qdrant: QdrantIndex | None = None
-
-    @property
-    def uses_qdrant(self) -> bool:
-        return self.settings.vector_store == "qdrant"
-
-    @property
-    def qdrant(self) -> QdrantIndex:
-        """The Qdrant index (QABOT_VECTOR_STORE=qdrant), connected on first use."""
-        with self._lock:
-            if self._qdrant is None:
-                from qabot.stores.qdrant.index import QdrantIndex
-
-                self._qdrant = QdrantIndex.from_settings(self.settings)
-            return self._qdrant
 
     def _current_version(self) -> str | None:
-        if self.uses_qdrant:
-            current = self.qdrant.current()
-            return current.version if current else None
         return self.store.current_version()
 
-    def _load(self) -> _Loaded | _QdrantLoaded:
-        if self.uses_qdrant:
-            embedder = self.embedder
-            data = self.qdrant.load(expect_model_id=embedder.model_id)
-            return _QdrantLoaded(data)
-        return _Loaded(self.store.load(expect_model_id=self.embedder.model_id))
+    def _load(self) -> IndexView:
+        return self.store.load(expect_model_id=self.embedder.model_id)
 
     # -- models and index, loaded once -------------------------------------------------------
     @property
@@ -254,9 +183,9 @@ class QAService:
     @property
     def index_version(self) -> str | None:
         loaded = self._loaded
-        return loaded.data.version if loaded else self._current_version()
+        return loaded.version if loaded else self._current_version()
 
-    def _index(self) -> _Loaded:
+    def _index(self) -> IndexView:
         loaded = self._loaded
         if loaded is None:
             with self._lock:
@@ -265,24 +194,24 @@ class QAService:
                 loaded = self._loaded
         return loaded
 
-    def loaded_index(self) -> _Loaded:
-        """The index version in use, loaded on first use: its `data` (documents, chunks,
-        vectors) and its `retriever`. Read-only: for tools that look inside the index
-        (bench/experiments/)."""
+    def loaded_index(self) -> IndexView:
+        """The index version in use, loaded on first use (its `retriever`; the files store's
+        view also its `data`: documents, chunks, vectors). Read-only: for tools that look
+        inside the index (bench/experiments/)."""
         return self._index()
 
     def reload_if_changed(self) -> bool:
         """Load the index version another process made current, if any. True when swapped."""
         current = self._current_version()
         loaded = self._loaded
-        if current is None or (loaded is not None and loaded.data.version == current):
+        if current is None or (loaded is not None and loaded.version == current):
             return False
         with self._lock:
-            if self._loaded is not None and self._loaded.data.version == current:
+            if self._loaded is not None and self._loaded.version == current:
                 return False
             fresh = self._load()
             self._loaded = fresh  # readers holding the old one finish with it
-        log.info("loaded index version %s", fresh.data.version)
+        log.info("loaded index version %s", fresh.version)
         return True
 
     # -- asking ------------------------------------------------------------------------------
@@ -349,7 +278,7 @@ class QAService:
         ranked = rerank(
             question,
             retrieval.candidates,
-            chunk=loaded.data.chunk,
+            chunk=loaded.chunk,
             scorer=reranker.scores,
             n=s.rerank_candidates,
         )
@@ -361,7 +290,7 @@ class QAService:
 
     def chunk(self, row: int) -> Chunk:
         """Chunk `row` of the loaded index (a `Candidate.row`)."""
-        return self._index().data.chunk(row)
+        return self._index().chunk(row)
 
     def answer(
         self,
@@ -376,7 +305,7 @@ class QAService:
         with a reader, its exact span, whose passage then goes first."""
         loaded = self._index()
         calib = calibration(self.settings.embedder, self.settings.model)
-        chunk_of = {c.row: loaded.data.chunk(c.row) for c in retrieval.candidates}
+        chunk_of = {c.row: loaded.chunk(c.row) for c in retrieval.candidates}
         ranked = [(chunk_of[c.row], c.dense) for c in retrieval.candidates]
         # The reader reads the first QABOT_TOP_K passages whatever k is asked for, so a longer
         # list (the bot's "More results" asks again with a larger k) keeps the same answer first.
@@ -393,7 +322,7 @@ class QAService:
             # With QABOT_RERANKER_THRESHOLD the cross-encoder's score (0..1) alone decides.
             sentence_weight=0.0 if self.settings.reranker_gate else calib.sentence,
             ceiling=1.0 if self.settings.reranker_gate else calib.ceiling,
-            stored=_stored_sentences(loaded.data, chunk_of),
+            stored=loaded.stored_sentences(chunk_of),
             # A cross-encoder's order is kept: it read each passage with the question.
             answer_passages=1 if self.settings.reranker_model.strip() else ANSWER_PASSAGES,
         )
@@ -427,96 +356,40 @@ class QAService:
             max_document_chars=self.settings.max_document_chars,
             follow_external_links=self.settings.follow_external_links,
         )
-        if self.uses_qdrant:
-            return self._build_qdrant(options, full=full, progress=progress)
         loaded = self._loaded
         # The build starts from the version held here and hands back the new one: neither is
         # read from disk (at 100k chunks each read costs ~0.8 s). The export runs under the
         # build's lock too, so a build may remove the folders a killed export left.
         with self.store.lock():
-            report, written = build_version(
+            report, written = pipeline.build(
                 store=self.store,
                 embedder=self.embedder,
                 options=options,
                 full=full,
                 progress=progress,
-                held=loaded.data if loaded is not None else None,
+                held=loaded,
             )
             self._export_query_model()
         if written is not None:
-            fresh = _Loaded(written)
             with self._lock:
                 if self.store.current_version() == written.version:
-                    self._loaded = fresh  # readers holding the old one finish with it
+                    self._loaded = written  # readers holding the old one finish with it
                     log.info("loaded index version %s", written.version)
         self.reload_if_changed()
         return report
 
-    def _build_qdrant(self, options: BuildOptions, *, full: bool, progress: bool) -> BuildReport:
-        from qabot.stores.qdrant import build as qdrant_build
-
-        if options.sentences:  # not stored in Qdrant: retrieval ranks by passages alone
-            log.warning("QABOT_SENTENCE_VECTORS: sentence vectors are not stored in Qdrant")
-            options = replace(options, sentences=False)
-        with self.store.lock():
-            report = qdrant_build.build(
-                index=self.qdrant,
-                embedder=self.embedder,
-                options=options,
-                full=full,
-                progress=progress,
-            )
-            self._export_query_model()
-        self.reload_if_changed()
-        return report
-
     def status(self) -> IndexStatus:
-        if self.uses_qdrant:
-            from qabot.stores.qdrant import build as qdrant_build
-
-            return qdrant_build.status(
-                index=self.qdrant,
-                seeds_dir=self.settings.seeds_dir,
-                follow_external_links=self.settings.follow_external_links,
-            )
-        return index_status(
+        return pipeline.status(
             store=self.store,
             seeds_dir=self.settings.seeds_dir,
             follow_external_links=self.settings.follow_external_links,
         )
 
     def verify(self) -> Verification:
-        """Every file of the current version hashed and compared with its manifest, then the
-        version loaded (which checks the files fit together). Raises IndexCorruptError naming
-        what is damaged."""
-        if self.uses_qdrant:
-            return self._verify_qdrant()
-        check = self.store.verify()
-        if check.problems:
-            raise IndexCorruptError(
-                f"index version {check.version} is damaged: {'; '.join(check.problems)}: "
-                "run `qabot index rebuild`"
-            )
-        self.store.load()
-        return check
-
-    def _verify_qdrant(self) -> Verification:
-        """The manifest read, the model checked, and the live points counted against it."""
-        data = self.qdrant.load(expect_model_id=self.embedder.model_id)
-        count = self.qdrant.client.count(data.collection, exact=True).count
-        expected = int(data.manifest["points"])
-        # With a server, replaced points stay until the next build (readers filter them out).
-        if count < expected or (self.qdrant.local and count != expected):
-            raise IndexCorruptError(
-                f"the Qdrant collection {data.collection} holds {count} points, its manifest "
-                f"says {expected}: run `qabot index rebuild`"
-            )
-        summary = (
-            f"Index version {data.version} is intact: {data.n_chunks} chunks of "
-            f"{len(data.docs)} documents in Qdrant ({self.qdrant.where}), built with "
-            f"{data.model_id}."
-        )
-        return Verification(data.version, files=expected, summary=summary)
+        """Everything of the current version checked against its manifest (every file hashed,
+        or every point counted), then the version loaded. Raises IndexCorruptError naming what
+        is damaged."""
+        return self.store.verify(expect_model_id=self.embedder.model_id)
 
     def add_files(self, paths: list[Path], *, progress: bool = False) -> BuildReport:
         """Copy files or folders into the seeds folder, then build incrementally."""
@@ -594,22 +467,15 @@ class QAService:
     def indexed_as(self, sha256: str) -> str | None:
         """The file of the current index with these bytes (by the hash its manifest records),
         or None."""
-        if not self.store.exists():
-            return None
-        files = self.store.read_manifest().files
-        return next((rel for rel, f in sorted(files.items()) if f["sha256"] == sha256), None)
+        return self.store.indexed_as(sha256)
 
     def documents(self) -> list[tuple[str, str, int]]:
         """(doc_id, title, number of chunks) of each document in the loaded index."""
-        data = self._index().data
-        if self.uses_qdrant:
-            return data.document_counts()
-        counts = np.bincount(data.chunks["doc"], minlength=len(data.docs))
-        return [(d.doc_id, d.title, int(counts[i])) for i, d in enumerate(data.docs)]
+        return self._index().documents()
 
     def context(self, doc_id: str, start: int, end: int, *, chars: int = 600) -> str:
         """The passage with up to `chars` characters around it, cut at line or sentence ends."""
-        doc = self._index().data.document(doc_id)
+        doc = self._index().document(doc_id)
         if doc is None:
             raise IndexMissingError(f"document {doc_id} is no longer in the index")
         text = doc.text
@@ -637,19 +503,3 @@ def _copy_file(source: Path, target: Path) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def _stored_sentences(data: IndexData, chunk_of: dict[int, Chunk]):
-    """chunk -> its sentence vectors in the index (for the retrieved chunks, `chunk_of`: row ->
-    chunk), or None when the index has none: picking the answer sentence then embeds no sentence
-    at question time."""
-    if data.sentence_vectors is None or data.sentence_offsets is None:
-        return None
-    row_of = {chunk: row for row, chunk in chunk_of.items()}
-    offsets, vectors = data.sentence_offsets, data.sentence_vectors
-
-    def stored(chunk: Chunk) -> np.ndarray | None:
-        row = row_of.get(chunk)
-        return None if row is None else vectors[offsets[row] : offsets[row + 1]]
-
-    return stored

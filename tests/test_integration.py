@@ -12,7 +12,7 @@ import pytest
 
 from qabot.config import Settings
 from qabot.service import QAService
-from qabot.stores.files.store import IndexStore
+from qabot.stores.files.folders import VersionFolders
 from tests.helpers import SEED, SEED_QUESTION
 from tests.indexing.test_pipeline import kill_build_midway
 
@@ -49,7 +49,7 @@ def test_saved_and_loaded_index_gives_same_results(real_settings, minilm):
 
 def test_killed_real_build_leaves_old_index_answering(real_settings, seeds, minilm):
     QAService(real_settings, embedder=minilm).build()
-    good = IndexStore(real_settings.index_dir).current_version()
+    good = VersionFolders(real_settings.index_dir).current_version()
     output = kill_build_midway(real_settings, seeds, embedder="sentence-transformers")
     assert b"Embedding" in output, output.decode(errors="replace")
     svc = QAService(real_settings, embedder=minilm)

@@ -23,7 +23,7 @@ def test_context_widens_to_whole_neighbouring_sentences(settings, seeds):
 def test_build_starts_from_the_held_version_and_switches_without_reading(
     settings, seeds, monkeypatch
 ):
-    from qabot.stores.files.store import IndexStore
+    from qabot.stores.files.folders import VersionFolders
 
     settings = settings.model_copy(update={"vector_index": "ivf"})
     for i in range(120):
@@ -35,9 +35,9 @@ def test_build_starts_from_the_held_version_and_switches_without_reading(
     held_ann, held_vectors = held.ann.ntotal, held.vectors.copy()
 
     loads = []
-    real_load = IndexStore.load
+    real_load = VersionFolders.load
     monkeypatch.setattr(
-        IndexStore, "load", lambda self, **kw: loads.append(1) or real_load(self, **kw)
+        VersionFolders, "load", lambda self, **kw: loads.append(1) or real_load(self, **kw)
     )
     write(seeds / "zzz.txt", "Zeta\nA brand new volcano document.")
     svc.build()
@@ -48,7 +48,7 @@ def test_build_starts_from_the_held_version_and_switches_without_reading(
     for name in ("docs.jsonl", "vectors.npy"):
         assert (old_folder / name).stat().st_ino == (new_folder / name).stat().st_ino
     assert "volcano" in (new_folder / "docs.1.jsonl").read_text(encoding="utf-8")
-    assert svc.index_version == IndexStore(settings.index_dir).current_version() != held.version
+    assert svc.index_version == VersionFolders(settings.index_dir).current_version() != held.version
     assert svc.ask("brand new volcano").hits[0].chunk.source == "zzz.txt"
     # The held version was only read: a search still running on it sees it unchanged.
     assert held.ann.ntotal == held_ann

@@ -11,7 +11,7 @@ import pytest
 
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.service import QAService
-from qabot.stores.files.store import IndexStore
+from qabot.stores.files.folders import VersionFolders
 from tests.botapi.harness import LIGHTHOUSE, make_settings, running_bot, seed
 from tests.botapi.server import TelegramUser
 
@@ -30,7 +30,7 @@ def _watching(tmp_path, server, **overrides):
 
 async def _indexed(settings, name: str, *, present: bool = True, timeout: float = 30) -> None:
     """Wait until the current index version does (or does not) hold `name`."""
-    store = IndexStore(settings.index_dir)
+    store = VersionFolders(settings.index_dir)
     deadline = time.monotonic() + timeout
     while (name in store.read_manifest().files) != present:
         assert time.monotonic() < deadline, f"{name} never {'indexed' if present else 'gone'}"
@@ -109,8 +109,8 @@ async def test_files_changed_while_the_bot_was_down_are_caught_up(tmp_path, serv
 async def test_watching_off_leaves_the_index_alone(tmp_path, server):
     settings = make_settings(tmp_path, server, watch_seeds=False, watch_quiet_seconds=0.1)
     seed(settings)
-    version = IndexStore(settings.index_dir).current_version()
+    version = VersionFolders(settings.index_dir).current_version()
     async with running_bot(settings, server):
         (settings.seeds_dir / "bees.txt").write_text(BEEKEEPING, encoding="utf-8")
         await asyncio.sleep(1.0)
-    assert IndexStore(settings.index_dir).current_version() == version
+    assert VersionFolders(settings.index_dir).current_version() == version

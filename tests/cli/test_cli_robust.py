@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qabot.cli.main import app, escape
-from qabot.stores.files.store import IndexStore
+from qabot.stores.files.folders import VersionFolders
 from tests.helpers import write
 
 runner = CliRunner()
@@ -113,7 +113,7 @@ def test_verify_and_status_report_damage(env):
     assert ok.exit_code == 0 and "is intact:" in ok.output
     status = _run("index", "status")
     assert status.exit_code == 0 and "Checksums: all" in status.output
-    folder = env / "index" / IndexStore(env / "index").current_version()
+    folder = env / "index" / VersionFolders(env / "index").current_version()
     vectors = bytearray((folder / "vectors.npy").read_bytes())
     vectors[-8:] = os.urandom(8)
     (folder / "vectors.npy").write_bytes(bytes(vectors))
@@ -144,7 +144,7 @@ def test_garbage_current_then_rebuild_from_the_cli(env):
 
 def test_a_refused_index_add_copies_nothing(env, seeds, tmp_path):
     new = write(tmp_path / "incoming" / "dogs.txt", "Dogs\nDogs bark at the postman.")
-    with IndexStore(env / "index").lock():  # another build holds the index
+    with VersionFolders(env / "index").lock():  # another build holds the index
         result = _run("index", "add", str(new))
     assert result.exit_code == 1 and "another build is running" in result.output
     assert not (seeds / "dogs.txt").exists()

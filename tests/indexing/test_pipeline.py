@@ -17,8 +17,8 @@ from qabot.errors import (
     NoDocumentsError,
 )
 from qabot.service import QAService
-from qabot.stores.files.store import IndexStore
-from tests.helpers import write
+from qabot.stores.files.folders import VersionFolders
+from tests.helpers import build_files, write
 
 
 def _svc(settings, embedder=None):
@@ -58,7 +58,7 @@ def test_incremental_build_embeds_only_new_and_changed(settings, seeds):
     # Only the two new/changed documents went through the model (answer sentences aside).
     assert embedder.passages_embedded - before == 2
 
-    data = IndexStore(settings.index_dir).load()
+    data = VersionFolders(settings.index_dir).load()
     assert sorted(d.doc_id for d in data.docs) == [f"doc{i}.txt" for i in (0, 1, 3, 4, 5)]
     # Reused vectors still belong to their own chunks.
     for i in range(len(data.chunks)):
@@ -83,8 +83,8 @@ def test_nothing_changed_writes_no_new_version(settings, seeds):
 def test_an_index_analysed_by_an_older_analyzer_is_reanalysed_without_embedding(
     settings, seeds, monkeypatch
 ):
-    import qabot.indexing.pipeline as indexer
     import qabot.search.lexical as lexical
+    import qabot.stores.files.assemble as assemble
 
     write(seeds / "a.txt", "NATO\nRutte said the winter will be hard.")
     write(seeds / "b.txt", "Bread\nBakers told us the ovens were hot.")
@@ -93,9 +93,9 @@ def test_an_index_analysed_by_an_older_analyzer_is_reanalysed_without_embedding(
         m.setattr(lexical, "BASE_FORM", {})
         m.setattr(lexical, "_TERMS", {})
         m.setattr(lexical, "ANALYZER", "qabot-bm25/1:older")
-        m.setattr(indexer, "ANALYZER", "qabot-bm25/1:older")
+        m.setattr(assemble, "ANALYZER", "qabot-bm25/1:older")
         _svc(settings).build()
-    store = IndexStore(settings.index_dir)
+    store = VersionFolders(settings.index_dir)
     assert store.read_manifest().lexical == "qabot-bm25/1:older"
     assert store.load().lexical is None  # another analyzer's BM25 is not used as it is
 
@@ -177,7 +177,7 @@ def test_failed_write_leaves_previous_index(settings, seeds, monkeypatch):
     good = svc.index_version
     write(seeds / "b.txt", "B\nBeta text.")
 
-    import qabot.stores.files.store as store_mod
+    import qabot.stores.files.folders as store_mod
 
     real = store_mod._save_npy
     calls = []
@@ -200,7 +200,7 @@ def test_failed_write_leaves_previous_index(settings, seeds, monkeypatch):
 
 def test_second_build_is_refused_while_locked(settings, seeds):
     write(seeds / "a.txt", "A\nAlpha text.")
-    store = IndexStore(settings.index_dir)
+    store = VersionFolders(settings.index_dir)
     with store.lock(), pytest.raises(IndexLockedError, match="another build is running"):
         _svc(settings).build()
 
@@ -259,7 +259,7 @@ def kill_build_midway(settings, seeds, *, embedder: str) -> bytes:
 def test_killed_build_leaves_old_index_loadable(settings, seeds):
     write(seeds / "a.txt", "A\nAlpha text about rivers.")
     _svc(settings).build()
-    good = IndexStore(settings.index_dir).current_version()
+    good = VersionFolders(settings.index_dir).current_version()
     output = kill_build_midway(settings, seeds, embedder="hashing")
     assert b"Embedding" in output, output.decode(errors="replace")
     svc = _svc(settings)
@@ -272,9 +272,9 @@ def test_killed_build_leaves_old_index_loadable(settings, seeds):
 
 
 def test_adding_documents_links_the_files_it_keeps(settings, seeds):
-    from qabot.stores.files.store import MAX_ROW_FILES
+    from qabot.stores.files.folders import MAX_ROW_FILES
 
-    store = IndexStore(settings.index_dir)
+    store = VersionFolders(settings.index_dir)
     for i in range(3):
         write(seeds / f"doc{i}.txt", f"Doc {i}\nTopic word{i} with filler{i}.")
     _svc(settings).build()
@@ -382,12 +382,12 @@ def test_build_with_nothing_to_do_never_touches_the_model(settings, seeds):
 
 
 def test_sentence_vectors_are_built_reused_and_loaded(settings, seeds):
-    from qabot.indexing.pipeline import BuildOptions, build_version
+    from qabot.indexing.pipeline import BuildOptions
     from qabot.ingest.chunking import sentences_for_embedding
 
     write(seeds / "a.txt", "Rivers\nThe Rhine flows north. It reaches the sea.\n\nBarges use it.")
     emb = HashingEmbedder()
-    store = IndexStore(settings.index_dir)
+    store = VersionFolders(settings.index_dir)
     options = BuildOptions(seeds_dir=seeds, chunk_tokens=12, chunk_overlap=0, sentences=True)
 
     def check(data):
@@ -399,12 +399,12 @@ def test_sentence_vectors_are_built_reused_and_loaded(settings, seeds):
                 data.sentence_vectors[offsets[i] : offsets[i + 1]], expected, atol=1e-6
             )
 
-    _, first = build_version(store=store, embedder=emb, options=options)
+    _, first = build_files(store, embedder=emb, options=options)
     assert len(first.chunks) >= 2 and len(first.sentence_vectors) >= 3
     check(first)
     write(seeds / "b.txt", "Mountains\nThe Alps are high. Snow stays all year.")
     before = emb.passages_embedded
-    _, second = build_version(store=store, embedder=emb, options=options, held=first)
+    _, second = build_files(store, embedder=emb, options=options, held=first)
     new_chunks = [c for i in range(len(second.chunks)) if (c := second.chunk(i)).source == "b.txt"]
     new_sentences = sum(len(sentences_for_embedding(c)) for c in new_chunks)
     assert emb.passages_embedded - before == len(new_chunks) + new_sentences  # a.txt reused
@@ -416,7 +416,7 @@ def test_an_index_without_sentences_has_no_sentence_files(settings, seeds):
     write(seeds / "a.txt", "Rivers\nThe Rhine flows north. It reaches the sea.")
     svc = _svc(settings)  # the hashing embedder: no sentence ranking
     svc.build()
-    data = svc.store.load()
+    data = svc.store.folders.load()
     assert data.sentence_vectors is None and data.manifest.sentences is None
     assert "sentences" not in data.manifest.chunking
 
@@ -426,7 +426,7 @@ def test_damaged_sentence_vectors_are_a_clear_error(settings, seeds, damage):
     write(seeds / "a.txt", "Rivers\nThe Rhine flows north. It reaches the sea. Barges use it.")
     settings = settings.model_copy(update={"sentence_vectors": True})
     _svc(settings).build()
-    store = IndexStore(settings.index_dir)
+    store = VersionFolders(settings.index_dir)
     folder = settings.index_dir / store.current_version()
     if damage == "truncate":
         path = folder / "sentence_vectors.npy"

@@ -14,7 +14,7 @@ from qabot.ingest.documents import read_file, scan_folder
 from qabot.search.lexical import LexicalIndex
 from qabot.search.retrieval import MODES, NO_RECENCY, Recency, Retriever
 from qabot.service import QAService
-from qabot.stores.files.store import IndexStore
+from qabot.stores.files.folders import VersionFolders
 from tests.helpers import write
 
 
@@ -163,7 +163,7 @@ def test_an_index_from_before_dates_gets_them_without_embedding(settings, seeds,
         m.setattr(documents, "date_in_name", lambda name: "")
         embedder = HashingEmbedder()
         QAService(settings, embedder=embedder).build()
-    store = IndexStore(settings.index_dir)
+    store = VersionFolders(settings.index_dir)
     path = settings.index_dir / store.current_version() / "manifest.json"
     raw = json.loads(path.read_text())
     del raw["dates"]

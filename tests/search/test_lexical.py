@@ -156,7 +156,7 @@ def _service(settings):
 
 def test_each_build_writes_bm25_into_its_version(settings, seeds):
     service = _service(settings)
-    store = service.store
+    store = service.store.folders
     write(seeds / "a.txt", "Zebras live in Africa. They have stripes.")
     service.build()
     first = store.current_version()
@@ -171,7 +171,7 @@ def test_each_build_writes_bm25_into_its_version(settings, seeds):
 
 
 def test_an_incremental_build_analyses_only_the_new_chunks(settings, seeds, monkeypatch):
-    import qabot.indexing.pipeline as indexer
+    import qabot.stores.files.assemble as indexer
 
     analysed: list[int] = []
     real = indexer.lexical_texts
@@ -181,7 +181,7 @@ def test_an_incremental_build_analyses_only_the_new_chunks(settings, seeds, monk
         lambda docs, chunks: analysed.append(len(chunks)) or real(docs, chunks),
     )
     service = _service(settings)
-    store = service.store
+    store = service.store.folders
     write(seeds / "a.txt", "Zebras live in Africa. They have stripes.")
     write(seeds / "b.txt", "Penguins live in Antarctica and cannot fly.")
     write(seeds / "c.txt", "Camels cross the Sahara desert.")

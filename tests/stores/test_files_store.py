@@ -6,11 +6,11 @@ import os
 import numpy as np
 import pytest
 
-import qabot.stores.files.store as store_mod
+import qabot.stores.files.folders as store_mod
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.errors import ConfigError, IndexCorruptError, IndexWriteError
 from qabot.service import QAService
-from qabot.stores.files.store import IndexStore
+from qabot.stores.files.folders import VersionFolders
 from tests.helpers import write
 
 
@@ -25,7 +25,7 @@ def built(settings, seeds):
     write(seeds / "b.txt", "Cats\nCats sleep for most of the day in warm places.")
     settings = settings.model_copy(update={"sentence_vectors": True})
     _svc(settings).build()
-    store = IndexStore(settings.index_dir)
+    store = VersionFolders(settings.index_dir)
     return settings, store, settings.index_dir / store.current_version()
 
 
@@ -33,7 +33,7 @@ def _rebuild_repairs(settings):
     report = _svc(settings).build(full=True)  # what the messages say to do
     assert report.documents_total == 2
     assert _svc(settings).ask("Where do cats sleep?").hits[0].chunk.source == "b.txt"
-    assert IndexStore(settings.index_dir).verify().ok
+    assert VersionFolders(settings.index_dir).verify().ok
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ def test_a_bm25_file_that_does_not_fit_is_rebuilt_in_memory(built, name, caplog)
 def test_checksums_cover_every_file_and_reuse_linked_ones(settings, seeds, monkeypatch):
     write(seeds / "a.txt", "A\nAlpha text.")
     _svc(settings).build()
-    store = IndexStore(settings.index_dir)
+    store = VersionFolders(settings.index_dir)
     folder = settings.index_dir / store.current_version()
     listed = set(store.read_manifest().checksums)
     on_disk = {

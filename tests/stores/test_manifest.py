@@ -12,9 +12,10 @@ import pytest
 
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.errors import IndexCorruptError
-from qabot.indexing.pipeline import BuildOptions, build_version
+from qabot.indexing.pipeline import BuildOptions
+from qabot.stores.files.folders import VersionFolders
 from qabot.stores.files.manifest import Manifest
-from qabot.stores.files.store import IndexStore
+from tests.helpers import build_files
 
 # Built by the code before the Manifest dataclass (commit ca7bc2f): build_version with
 # HashingEmbedder(dim=8) and OPTIONS over seeds/ (a dated file, a copy of another, an empty one).
@@ -33,12 +34,12 @@ def old_index(tmp_path) -> Path:
     return tmp_path / "old"
 
 
-def _raw(store: IndexStore) -> dict:
+def _raw(store: VersionFolders) -> dict:
     return json.loads((store.root / store.current_version() / "manifest.json").read_text())
 
 
 def test_an_index_built_before_the_dataclass_loads_and_reads_back_the_same(old_index):
-    store = IndexStore(old_index / "index")
+    store = VersionFolders(old_index / "index")
     raw = _raw(store)
     data = store.load(expect_model_id="hashing:8")
     assert data.manifest.to_dict() == raw
@@ -53,15 +54,15 @@ def test_an_index_built_before_the_dataclass_loads_and_reads_back_the_same(old_i
 
 
 def test_a_build_on_an_old_index_reuses_everything_and_writes_the_same_keys(old_index):
-    store = IndexStore(old_index / "index")
+    store = VersionFolders(old_index / "index")
     before = _raw(store)
-    report, _ = build_version(
-        store=store, embedder=HashingEmbedder(dim=8), options=_options(old_index / "seeds")
+    report, _ = build_files(
+        store, embedder=HashingEmbedder(dim=8), options=_options(old_index / "seeds")
     )
     assert report.chunks_embedded == 0 and report.unchanged == 2  # nothing to do
     (old_index / "seeds" / "new.txt").write_text("New\nA volcano erupted in the north.\n")
-    report, data = build_version(
-        store=store, embedder=HashingEmbedder(dim=8), options=_options(old_index / "seeds")
+    report, data = build_files(
+        store, embedder=HashingEmbedder(dim=8), options=_options(old_index / "seeds")
     )
     assert report.added == ["new.txt"] and report.chunks_embedded == 1
     after = _raw(store)
@@ -77,7 +78,7 @@ def test_a_build_on_an_old_index_reuses_everything_and_writes_the_same_keys(old_
 
 
 def test_a_manifest_without_the_newer_keys_still_loads_and_builds(old_index):
-    store = IndexStore(old_index / "index")
+    store = VersionFolders(old_index / "index")
     path = store.root / store.current_version() / "manifest.json"
     raw = _raw(store)
     for key in OPTIONAL_KEYS:
@@ -90,15 +91,15 @@ def test_a_manifest_without_the_newer_keys_still_loads_and_builds(old_index):
     assert len(data.docs) == 2 and len(data.vectors) == 2
     assert not store.verify().recorded  # no checksums to check
     # Without "dates" the files are read again for their dates, their vectors reused.
-    report, data = build_version(
-        store=store, embedder=HashingEmbedder(dim=8), options=_options(old_index / "seeds")
+    report, data = build_files(
+        store, embedder=HashingEmbedder(dim=8), options=_options(old_index / "seeds")
     )
     assert report.chunks_embedded == 0 and data.manifest.dates
     assert set(OPTIONAL_KEYS) <= set(_raw(store))
 
 
 def test_unknown_keys_are_kept_and_damaged_fields_name_the_rebuild(old_index):
-    store = IndexStore(old_index / "index")
+    store = VersionFolders(old_index / "index")
     raw = _raw(store) | {"from_the_future": {"x": 1}}
     assert Manifest.from_dict(raw).to_dict() == raw
     path = store.root / store.current_version() / "manifest.json"

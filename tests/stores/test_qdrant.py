@@ -154,7 +154,7 @@ def test_rebuild_swaps_the_alias_and_keeps_the_previous_collection_one_build_lon
     _seed(seeds)
     svc = QAService(qdrant, embedder=HashingEmbedder())
     svc.build()
-    index = svc.qdrant
+    index = svc.store.index
     v1 = index.target()
     svc.build(full=True)
     v2 = index.target()
@@ -171,22 +171,20 @@ def test_readers_see_one_generation_while_a_build_writes_the_next(qdrant, seeds)
     _seed(seeds)
     svc = QAService(qdrant, embedder=HashingEmbedder())
     svc.build()
-    svc.qdrant.filters = True
+    svc.store.index.filters = True
     svc.reload_if_changed()
     svc._loaded = None
     before = _answers(svc)
-    data = svc._index().data
+    data = svc._index()
     # Half of a build of the next generation: tea.md's points retired, a new text written.
-    from qabot.stores.qdrant import build as qdrant_build
+    from qabot.indexing import pipeline
 
     write(seeds / "tea.md", "Tea\nCoffee is what this file is about now.")
-    real_manifest = svc.qdrant.write_manifest
-    svc.qdrant.write_manifest = lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt())
+    real_manifest = svc.store.index.write_manifest
+    svc.store.index.write_manifest = lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
-        qdrant_build.build(
-            index=svc.qdrant, embedder=HashingEmbedder(), options=_options(svc), full=False
-        )
-    svc.qdrant.write_manifest = real_manifest
+        pipeline.build(store=svc.store, embedder=HashingEmbedder(), options=_options(svc))
+    svc.store.index.write_manifest = real_manifest
     assert svc.index_version == data.version
     assert _answers(svc) == before
     # A reader loading now still sees the committed generation only.
@@ -205,14 +203,12 @@ def test_strays_of_a_killed_local_build_are_gone_before_questions(qdrant, seeds)
     svc = QAService(qdrant, embedder=HashingEmbedder())
     svc.build()
     before = _answers(svc)
-    from qabot.stores.qdrant import build as qdrant_build
+    from qabot.indexing import pipeline
 
     write(seeds / "nile.txt", "Nile\nThe Nile flows north through Egypt.")
-    svc.qdrant.write_manifest = lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt())
+    svc.store.index.write_manifest = lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
-        qdrant_build.build(
-            index=svc.qdrant, embedder=HashingEmbedder(), options=_options(svc), full=False
-        )
+        pipeline.build(store=svc.store, embedder=HashingEmbedder(), options=_options(svc))
     close_local(str(qdrant.qdrant_local_path))  # as after a kill: a new process opens it
     (seeds / "nile.txt").unlink()
     again = QAService(qdrant, embedder=HashingEmbedder())
@@ -272,14 +268,14 @@ def test_a_collection_qabot_did_not_make_is_not_touched(qdrant, seeds):
     svc = QAService(qdrant, embedder=HashingEmbedder())
     from qdrant_client import models as m
 
-    svc.qdrant.client.create_collection(
+    svc.store.index.client.create_collection(
         qdrant.qdrant_collection, vectors_config=m.VectorParams(size=4, distance=m.Distance.DOT)
     )
     try:
         with pytest.raises(ConfigError, match=r"did not make.*QABOT_QDRANT_COLLECTION"):
             svc.build()
     finally:
-        svc.qdrant.client.delete_collection(qdrant.qdrant_collection)
+        svc.store.index.client.delete_collection(qdrant.qdrant_collection)
 
 
 def test_an_unreachable_server_names_the_setting(settings, seeds):
@@ -398,7 +394,7 @@ def test_local_search_ranks_as_qdrants_own_queries(settings, seeds):
     emb = HashingEmbedder()
 
     def compare():
-        data = svc._index().data
+        data = svc._index()
         index = data.index
 
         def run():
@@ -488,7 +484,7 @@ def test_a_build_killed_while_writing_leaves_the_previous_index_whole(settings, 
     assert report.documents_total == 301
     assert svc.ask("Sentence 123 about rivers").hits
     assert svc.verify().summary
-    assert len(svc.qdrant.versions()) == 1
+    assert len(svc.store.index.versions()) == 1
     close_local(str(s.qdrant_local_path))
 
 
@@ -500,7 +496,7 @@ def test_a_collection_deleted_behind_qabots_back_names_the_build(qdrant, seeds):
     _seed(seeds)
     svc = QAService(qdrant, embedder=HashingEmbedder())
     svc.build()
-    index = svc.qdrant
+    index = svc.store.index
     index.client.delete_collection(index.target())  # by hand, or another tool
     fresh = QAService(qdrant, embedder=HashingEmbedder())
     with pytest.raises(IndexMissingError, match="qabot index build"):

@@ -1,4 +1,4 @@
-"""A version's manifest.json (qabot/stores/files/store.py): what built it and what its files hold.
+"""A version's manifest.json (qabot/stores/files/folders.py): what built it and what its files hold.
 
 The keys on disk are the ones every earlier qabot wrote, so existing indexes load unchanged; a
 key added later is optional here (an older manifest without "dates", "checksums",

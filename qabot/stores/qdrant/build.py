@@ -1,155 +1,67 @@
-"""Building the Qdrant index from the seeds folder (qabot/stores/qdrant/index.py says how it is stored).
+"""Writing a build's plan into Qdrant (qabot/stores/qdrant/index.py says how it is stored).
 
-The same decisions as qabot/indexing/pipeline.py: a file whose hash is unchanged is not read again, a
-document whose text hash is unchanged keeps its points, everything else is chunked and embedded
-the same way, and a change of model or chunking embeds everything into a new collection.
+The pipeline (qabot/indexing/pipeline.py) decided what each document reuses or embeds; here a
+full build fills a new collection and moves the alias, an incremental one writes the next
+generation into the live collection and commits it with the manifest point.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from pathlib import Path
 
 import numpy as np
 
-from qabot.embedders import Embedder
-from qabot.errors import DocumentError, IndexCorruptError, IndexMismatchError, NoDocumentsError
-from qabot.indexing.pipeline import (
-    BuildOptions,
-    _chunking_manifest,
-    _what_changed,
-    chunking_params,
-    file_entry,
-)
-from qabot.indexing.pipeline import embed_chunks as _embed_chunks
-from qabot.ingest.chunking import chunk_document, passage_for_embedding
-from qabot.ingest.documents import read_file, scan_folder
+from qabot.errors import IndexCorruptError
+from qabot.indexing.plan import BuildPlan, Embedded
+from qabot.ingest.chunking import passage_for_embedding
 from qabot.search.lexical import ANALYZER
+from qabot.stores.base import Previous
 from qabot.stores.qdrant.index import FORMAT, QdrantIndex, doc_point_id
 from qabot.stores.qdrant.names import DENSE, SPARSE
 from qabot.stores.qdrant.search import Vocabulary, chunk_terms, sparse_vector
-from qabot.types import BuildReport, Chunk, Document, IndexStatus
+from qabot.types import Chunk, Document
 
 log = logging.getLogger("qabot")
 
 
-def _previous(index: QdrantIndex, embedder: Embedder, chunking: dict) -> tuple[str, dict] | None:
-    """The live collection and its manifest when an incremental build can start from it."""
-    try:
-        collection = index.target()
-        if collection is None:
-            return None
-        manifest = index.manifest(collection)
-    except (IndexCorruptError, IndexMismatchError) as exc:
-        log.warning("previous Qdrant index unusable (%s); embedding everything again", exc)
-        return None
-    if manifest.get("model_id") != embedder.model_id or manifest.get("chunking") != chunking:
-        log.warning(
-            "%s changed since the last build (%s -> %s): embedding everything",
-            *_what_changed(
-                manifest.get("model_id"), embedder.model_id, manifest.get("chunking"), chunking
-            ),
-        )
-        return None
-    return collection, manifest
-
-
-def build(
-    *,
-    index: QdrantIndex,
-    embedder: Embedder,
-    options: BuildOptions,
-    full: bool = False,
-    progress: bool = False,
-) -> BuildReport:
-    """Bring the Qdrant index up to date with the seeds folder (the caller holds the build lock).
-    `full` embeds everything into a new collection."""
-    t0 = time.perf_counter()
-    report = BuildReport()
-    index.clean()
-    scan = scan_folder(options.seeds_dir, follow_external_links=options.follow_external_links)
-    report.skipped.extend(scan.skipped)
-    chunking = _chunking_manifest(options)
-    previous = None if full else _previous(index, embedder, chunking)
-    old = previous[1] if previous else {}
-    # BM25 analysed the older way (an older qabot): a new collection with every passage's
-    # terms counted again, the vectors carried over from the stored points, nothing re-embedded.
-    reanalyse = previous is not None and old.get("lexical", {}).get("analyzer") != ANALYZER
-    old_files: dict = old.get("files", {})
-    old_docs: dict = old.get("docs", {})
-
-    files: dict[str, dict] = {}
-    kept: dict[str, list] = {}
-    to_embed: list[Document] = []
-    for entry in scan.files:
-        prev = old_files.get(entry.rel)
-        unchanged = prev is not None and prev["sha256"] == entry.sha256
-        if unchanged and all(d in old_docs for d in prev["docs"]):
-            report.unchanged += 1  # nothing to read: all its points stay
-            files[entry.rel] = prev
-            kept.update((d, old_docs[d]) for d in prev["docs"])
-            continue
-        try:
-            docs = read_file(entry, max_chars=options.max_document_chars)
-        except DocumentError as exc:
-            report.skipped.append((entry.rel, str(exc)))
-            log.warning("skipped %s: %s", entry.rel, exc)
-            continue
-        files[entry.rel] = file_entry(report, entry, prev, docs)
-        for doc in docs:
-            p = old_docs.get(doc.doc_id)
-            if p is not None and p[0] == doc.sha256 and doc.doc_id not in kept:
-                kept[doc.doc_id] = p
-            else:
-                to_embed.append(doc)
-    report.deleted = sorted(set(old_files) - set(files))
-    if not kept and not to_embed:
-        raise NoDocumentsError(
-            f"no readable documents in {options.seeds_dir}/ "
-            f"({len(report.skipped)} skipped): add .txt, .md, .html, .pdf, .docx or .jsonl files"
-        )
-    retired = [d for d in old_docs if d not in kept]
-    if previous and not report.changed_anything and not to_embed and not retired and not reanalyse:
-        report.documents_total = len(old_docs)
-        report.chunks_total = int(old["chunks"])
-        report.seconds = time.perf_counter() - t0
-        return report
-
-    params = chunking_params(options, embedder)  # loads the model: only when embedding
-    chunks = [c for doc in to_embed for c in chunk_document(doc, params, embedder.count_tokens)]
-    vectors = _embed_chunks(embedder, chunks, batch_size=options.batch_size, progress=progress)
-    report.chunks_embedded = len(chunks)
-    if reanalyse:
+def write(
+    index: QdrantIndex, *, plan: BuildPlan, previous: Previous | None, embedded: Embedded
+) -> None:
+    """Persist `plan` (the caller holds the build lock): a new collection without `previous`,
+    else the next generation of the live one."""
+    live = previous.state if previous is not None else None  # (collection, manifest)
+    old_docs: dict = live[1].get("docs", {}) if live is not None else {}
+    kept = {p.doc_id: old_docs[p.doc_id] for p in plan.kept}
+    to_embed = plan.to_embed
+    chunks, vectors = list(embedded.chunks), embedded.vectors
+    dim = embedded.dim
+    if previous is not None and previous.stale:
+        # BM25 analysed the older way (an older qabot): a new collection with every passage's
+        # terms counted again, the vectors carried over from the stored points.
         log.warning("the BM25 analyzer changed since the last build: counting terms again")
-        dim = int(embedder.dim)
-        carried_docs, carried_chunks, carried_vectors = _stored(index, previous[0], kept, dim=dim)
+        carried_docs, carried_chunks, carried_vectors = _stored(index, live[0], kept, dim=dim)
         written, chunks = carried_docs + to_embed, carried_chunks + chunks
         vectors = np.vstack([carried_vectors, np.asarray(vectors, np.float32).reshape(-1, dim)])
-        previous = None  # written as a full build: a new collection, the alias moved
+        live = None  # written as a full build: a new collection, the alias moved
     else:
         written = to_embed
     counted = [chunk_terms(passage_for_embedding(c)) for c in chunks]
-
     manifest = {
         "format": FORMAT,
-        "model_id": embedder.model_id,
-        "dim": int(embedder.dim),
-        "chunking": chunking,
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "files": files,
-        "skipped": report.skipped,
+        "model_id": plan.model_id,
+        "dim": int(dim),
+        "chunking": plan.chunking,
+        "built_at": plan.built_at,
+        "files": plan.files,
+        "skipped": plan.skipped,
+        "duplicates": plan.duplicates,
     }
-    if previous is None:
+    if live is None:
         _write_full(index, manifest, written, chunks, vectors, counted)
     else:
         _write_incremental(
-            index, previous, manifest, kept, retired, to_embed, chunks, vectors, counted
+            index, live, manifest, kept, plan.retired, to_embed, chunks, vectors, counted
         )
-    report.documents_total = len(kept) + len(to_embed)
-    report.chunks_total = int(manifest["chunks"])
-    report.seconds = time.perf_counter() - t0
-    return report
 
 
 def _stored(
@@ -352,31 +264,3 @@ def _write_incremental(
         index.track(collection, points, retired_chunks)
         if not index.filters and retired_points:
             index.client.delete(collection, points_selector=retired_points, wait=True)
-
-
-def status(*, index: QdrantIndex, seeds_dir: Path, follow_external_links: bool) -> IndexStatus:
-    """What is built in Qdrant, and which files are new, changed or deleted since."""
-    from qabot.indexing.pipeline import compare_files
-
-    current = index.target()
-    if current is None:
-        st = IndexStatus(built=False)
-        compare_files(st, {}, seeds_dir, follow_external_links=follow_external_links)
-        return st
-    manifest = index.manifest(current)
-    st = IndexStatus(
-        built=True,
-        documents=len(manifest.get("docs", {})),
-        chunks=manifest.get("chunks", 0),
-        model_id=manifest.get("model_id"),
-        built_at=manifest.get("built_at"),
-        skipped=[tuple(s) for s in manifest.get("skipped", [])],
-        location=f"Stored in: Qdrant collection {index.name} -> {current} at {index.where}",
-    )
-    if index.local and index.where != ":memory:":
-        folder = Path(index.where) / "collection" / current  # local mode's layout
-        st.size_bytes = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    compare_files(
-        st, manifest.get("files", {}), seeds_dir, follow_external_links=follow_external_links
-    )
-    return st

@@ -45,7 +45,6 @@ from qabot.errors import (
     ConfigError,
     IndexCorruptError,
     IndexMismatchError,
-    IndexMissingError,
     StoreUnavailableError,
 )
 from qabot.stores.qdrant.local import LocalSearch
@@ -274,21 +273,6 @@ class QdrantIndex:
             )
         return manifest
 
-    def load(self, *, expect_model_id: str | None = None, expect_dim: int | None = None):
-        """The live generation, ready to search (QdrantData)."""
-        current = self.current()
-        if current is None:
-            raise IndexMissingError(
-                f"no index in Qdrant ({self.name} at {self.where}): run `qabot index build`"
-            )
-        if not self.filters:  # one process: strays of a killed build go before it reads
-            self._drop_leftovers(current.collection)
-        manifest = self.manifest(current.collection)
-        check_model(manifest, expect_model_id=expect_model_id, expect_dim=expect_dim)
-        from qabot.stores.qdrant.search import QdrantData
-
-        return QdrantData(self, Current(current.collection, int(manifest["gen"])), manifest)
-
     def visible(self, gen: int):
         """The filter that shows generation `gen` only (None in local mode, see the module
         docstring)."""
@@ -323,9 +307,9 @@ class QdrantIndex:
                 if self._searches is not None:
                     self._searches.pop(name, None)
         if live and points:
-            self._drop_leftovers(live)
+            self.drop_leftovers(live)
 
-    def _drop_leftovers(self, collection: str) -> None:
+    def drop_leftovers(self, collection: str) -> None:
         from qdrant_client import models as m
 
         with self.reading():

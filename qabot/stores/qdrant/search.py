@@ -1,5 +1,5 @@
 """Searching the Qdrant index: BM25 as sparse vectors of qabot's own analyser, and one live
-generation as service.py reads a loaded index (`QdrantData`: rows are chunk point ids).
+generation as service.py reads a loaded index (`QdrantView`: rows are chunk point ids).
 
 The sparse vector of a chunk holds, per term id, BM25's tf part tf / (tf + k1 (1 - b + b
 dl/avgdl)); a question's holds each term's idf. Their dot product is the BM25 score
@@ -12,15 +12,16 @@ querying.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 
 from qabot.errors import IndexCorruptError
 from qabot.search.lexical import K1, LexicalResult, _idf, analyze
+from qabot.search.retrieval import Retriever
+from qabot.stores.base import IndexView
 from qabot.stores.qdrant.index import PAYLOAD_CACHE, Current, QdrantIndex, doc_point_id
 from qabot.stores.qdrant.names import DENSE, SPARSE
-from qabot.types import Chunk
+from qabot.types import Chunk, Document
 
 log = logging.getLogger("qabot")
 
@@ -72,7 +73,7 @@ def sparse_vector(counts: dict[str, int], length: int, *, vocab: Vocabulary, avg
 class QdrantLexical:
     """BM25 over the "bm25" sparse vectors, with LexicalIndex's `search` and `term_idf`."""
 
-    def __init__(self, data: QdrantData, vocab: Vocabulary, n_rows: int) -> None:
+    def __init__(self, data: QdrantView, vocab: Vocabulary, n_rows: int) -> None:
         self._data = data
         self.vocab = vocab
         self.n_rows = n_rows
@@ -118,20 +119,9 @@ class QdrantLexical:
 
 
 # -- one generation, searched ------------------------------------------------------------------
-@dataclass
-class QdrantDocument:
-    doc_id: str
-    title: str
-    source: str
-    text: str
-    sha256: str
-
-
-class QdrantData:
-    """The live generation of a Qdrant index: what service.py reads from a loaded index."""
-
-    sentence_vectors = None  # not stored in Qdrant (README, Qdrant: what differs)
-    sentence_offsets = None
+class QdrantView(IndexView):
+    """One generation of a Qdrant index, as questions read it: rows are chunk point ids. Cosines
+    of passages only BM25 found come from their stored vectors."""
 
     def __init__(self, index: QdrantIndex, current: Current, manifest: dict) -> None:
         self.index = index
@@ -147,6 +137,13 @@ class QdrantData:
         self._payloads: dict[int, dict] = {}
         lex = manifest["lexical"]
         self.lexical = QdrantLexical(self, Vocabulary(lex["terms"], lex["df"]), self.n_chunks)
+        self.retriever = Retriever(
+            dense_search=self.dense_search,
+            cosines=self.cosines,
+            lexical=self.lexical,
+            chunk_text=lambda row: self.chunk(row).text,
+            chunk_days=self.chunk_days if self.dated else None,
+        )
 
     @property
     def model_id(self) -> str:
@@ -234,7 +231,7 @@ class QdrantData:
             payload.get("date", ""),
         )
 
-    def document(self, doc_id: str) -> QdrantDocument | None:
+    def document(self, doc_id: str) -> Document | None:
         entry = self.docs.get(doc_id)
         if entry is None:
             return None
@@ -245,9 +242,16 @@ class QdrantData:
         if not records:
             return None
         p = records[0].payload
-        return QdrantDocument(doc_id, p["title"], p["source"], p["text"], p["sha256"])
+        return Document(
+            doc_id=doc_id,
+            title=p["title"],
+            text=p["text"],
+            source=p["source"],
+            sha256=p["sha256"],
+            date=p.get("date") or "",
+        )
 
-    def document_counts(self) -> list[tuple[str, str, int]]:
+    def documents(self) -> list[tuple[str, str, int]]:
         return [(doc_id, e[3], int(e[2])) for doc_id, e in self.docs.items()]
 
 

@@ -1,0 +1,133 @@
+"""The Qdrant store (QABOT_VECTOR_STORE=qdrant): the contract of qabot/stores/base.py over the
+versioned collections of qabot/stores/qdrant/index.py."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from qabot.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QabotError
+from qabot.indexing.plan import BuildPlan, Embedded
+from qabot.search.lexical import ANALYZER
+from qabot.stores.base import Previous, Store, Verification
+from qabot.stores.lock import BuildLock
+from qabot.stores.qdrant import build
+from qabot.stores.qdrant.index import Current, QdrantIndex, check_model
+from qabot.stores.qdrant.search import QdrantView
+from qabot.types import IndexStatus
+
+log = logging.getLogger("qabot")
+
+
+class QdrantStore(Store):
+    """One qabot index in Qdrant; builds are serialised by the lock in `lock_dir` (index/)."""
+
+    def __init__(self, index: QdrantIndex, *, lock_dir: Path) -> None:
+        self.index = index
+        self._lock = BuildLock(lock_dir)
+
+    @classmethod
+    def from_settings(cls, settings) -> QdrantStore:
+        return cls(QdrantIndex.from_settings(settings), lock_dir=settings.index_dir)
+
+    # -- reading ---------------------------------------------------------------------------
+    def current_version(self) -> str | None:
+        current = self.index.current()
+        return current.version if current else None
+
+    def load(self, *, expect_model_id: str | None = None) -> QdrantView:
+        index = self.index
+        current = index.current()
+        if current is None:
+            raise IndexMissingError(
+                f"no index in Qdrant ({index.name} at {index.where}): run `qabot index build`"
+            )
+        if not index.filters:  # one process: strays of a killed build go before it reads
+            index.drop_leftovers(current.collection)
+        manifest = index.manifest(current.collection)
+        check_model(manifest, expect_model_id=expect_model_id, expect_dim=None)
+        return QdrantView(index, Current(current.collection, int(manifest["gen"])), manifest)
+
+    def _manifest(self) -> dict | None:
+        collection = self.index.target()
+        return None if collection is None else self.index.manifest(collection)
+
+    def indexed_files(self) -> dict[str, dict]:
+        try:
+            manifest = self._manifest()
+        except (QabotError, OSError, ValueError):
+            return {}
+        return manifest.get("files", {}) if manifest else {}
+
+    def status(self) -> IndexStatus:
+        index = self.index
+        current = index.target()
+        if current is None:
+            return IndexStatus(built=False)
+        manifest = index.manifest(current)
+        st = IndexStatus(
+            built=True,
+            documents=len(manifest.get("docs", {})),
+            chunks=manifest.get("chunks", 0),
+            model_id=manifest.get("model_id"),
+            built_at=manifest.get("built_at"),
+            skipped=[tuple(s) for s in manifest.get("skipped", [])],
+            location=f"Stored in: Qdrant collection {index.name} -> {current} at {index.where}",
+        )
+        if index.local and index.where != ":memory:":
+            folder = Path(index.where) / "collection" / current  # local mode's layout
+            st.size_bytes = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        return st
+
+    def verify(self, *, expect_model_id: str | None = None) -> Verification:
+        """The manifest read, the model checked, and the live points counted against it."""
+        index = self.index
+        view = self.load(expect_model_id=expect_model_id)
+        count = index.client.count(view.collection, exact=True).count
+        expected = int(view.manifest["points"])
+        # With a server, replaced points stay until the next build (readers filter them out).
+        if count < expected or (index.local and count != expected):
+            raise IndexCorruptError(
+                f"the Qdrant collection {view.collection} holds {count} points, its manifest "
+                f"says {expected}: run `qabot index rebuild`"
+            )
+        summary = (
+            f"Index version {view.version} is intact: {view.n_chunks} chunks of "
+            f"{len(view.docs)} documents in Qdrant ({index.where}), built with "
+            f"{view.model_id}."
+        )
+        return Verification(view.version, files=expected, summary=summary)
+
+    # -- writing ---------------------------------------------------------------------------
+    def lock(self) -> BuildLock:
+        return self._lock
+
+    def clean(self) -> None:
+        self.index.clean()
+
+    def previous(self, *, held=None) -> Previous | None:
+        try:
+            collection = self.index.target()
+            if collection is None:
+                return None
+            manifest = self.index.manifest(collection)
+        except (IndexCorruptError, IndexMismatchError) as exc:
+            log.warning("previous Qdrant index unusable (%s); embedding everything again", exc)
+            return None
+        docs: dict = manifest.get("docs", {})
+        return Previous(
+            version=f"{collection}#{manifest.get('gen')}",
+            model_id=manifest.get("model_id", ""),
+            chunking=manifest.get("chunking"),
+            files=manifest.get("files", {}),
+            doc_sha={d: e[0] for d, e in docs.items()},
+            doc_chunks={d: int(e[2]) for d, e in docs.items()},
+            documents=len(docs),
+            chunks=int(manifest.get("chunks", 0)),
+            stale=manifest.get("lexical", {}).get("analyzer") != ANALYZER,
+            state=(collection, manifest),
+        )
+
+    def write(self, *, plan: BuildPlan, previous: Previous | None, embedded: Embedded) -> None:
+        build.write(self.index, plan=plan, previous=previous, embedded=embedded)
+        return None  # the caller loads the new generation (a few requests)
