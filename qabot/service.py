@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qabot.answer.compose import ANSWER_PASSAGES, make_answer
+from qabot.answer.compose import make_answer
+from qabot.answer.params import DEFAULT_ANSWER, AnswerParams
 from qabot.config import Settings
 from qabot.embedders import Embedder, load_embedder
 from qabot.embedders.calibration import (
@@ -371,9 +372,11 @@ class QAService:
         *,
         k: int,
         threshold: float | None = None,
+        answer_params: AnswerParams = DEFAULT_ANSWER,
     ) -> Answer:
-        """Passages and the answer sentence from a retrieval (`self.threshold` unless given);
-        with a reader, its exact span, whose passage then goes first."""
+        """Passages and the answer sentence from a retrieval (`self.threshold` unless given),
+        chosen as `answer_params` says; with a reader, its exact span, whose passage then goes
+        first."""
         loaded = self._index()
         calib = calibration(self.settings.embedder, self.settings.model)
         chunk_of = {c.row: loaded.data.chunk(c.row) for c in retrieval.candidates}
@@ -395,7 +398,9 @@ class QAService:
             ceiling=1.0 if self.settings.reranker_gate else calib.ceiling,
             stored=_stored_sentences(loaded.data, chunk_of),
             # A cross-encoder's order is kept: it read each passage with the question.
-            answer_passages=1 if self.settings.reranker_model.strip() else ANSWER_PASSAGES,
+            params=replace(answer_params, answer_passages=1)
+            if self.settings.reranker_model.strip()
+            else answer_params,
         )
         reranked = {chunk_of[c.row]: c.rerank for c in retrieval.candidates if c.rerank is not None}
         if reranked:

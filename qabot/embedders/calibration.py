@@ -12,6 +12,8 @@ import logging
 import math
 from dataclasses import dataclass
 
+from qabot.answer.params import DEFAULT_ANSWER
+
 log = logging.getLogger("qabot")
 
 
@@ -21,10 +23,10 @@ class Calibration:
 
     confidence = `dense` x top dense cosine + `lexical` x best scaled BM25 match
                  (+ `cross_script` when question and best passage are in different scripts)
-                 + `sentence` x the score of the answer sentence shown (`answering.
-                   score_sentences`: its cosine with the question + OVERLAP_WEIGHT x its idf
+                 + `sentence` x the score of the answer sentence shown (`compose.
+                   score_sentences`: its cosine with the question + `overlap_weight` x its idf
                    share of the question's terms, with those only its previous sentence holds
-                   at CONTEXT_WEIGHT)
+                   at `context_weight`; qabot/answer/params.py)
 
     Each model's cosines live on their own scale, and a multilingual model gives a Russian
     question lower cosines against its English answer than an English question gets (e5 on
@@ -77,12 +79,10 @@ class Calibration:
     def ceiling(self) -> float:
         """The most the confidence's terms add up to (every cosine and share at 1). The
         confidence users see and `threshold` are the sum divided by it, between 0 and 1."""
-        # `answering.score_sentences`' pick score: a cosine + OVERLAP_WEIGHT x the share of the
-        # question's terms the sentence holds (its previous sentence's count at CONTEXT_WEIGHT,
-        # within the same share of 1). Imported here: answering loads numpy and BM25.
-        from qabot.answer.compose import OVERLAP_WEIGHT
-
-        sentence = self.sentence * (1 + OVERLAP_WEIGHT)
+        # `compose.score_sentences`' pick score: a cosine + `overlap_weight` x the share of the
+        # question's terms the sentence holds (its previous sentence's count at `context_weight`,
+        # within the same share of 1).
+        sentence = self.sentence * (1 + DEFAULT_ANSWER.overlap_weight)
         return self.dense + self.lexical + self.cross_script + sentence
 
 
