@@ -16,7 +16,8 @@ confidence: the dense cosines are min-max scaled over the candidates (so MiniLM'
 narrow cosine ranges weigh alike), and BM25 is divided by what a chunk holding every query term
 would score (`LexicalResult.max_score`), so a question whose words the corpus mostly lacks (a
 Russian question over English text) gets small lexical scores and cannot reorder a good dense
-ranking. Rank fusion (RRF) was measured too and loses exactly there: ranks carry no confidence.
+ranking. Rank fusion (RRF) was measured too and loses exactly there: ranks carry no confidence
+(bench/experiments/sweep_fusion.py).
 """
 
 from __future__ import annotations
@@ -34,8 +35,6 @@ from qabot.search.lexical import LexicalIndex
 log = logging.getLogger("qabot")
 
 MODES = ("dense", "lexical", "hybrid")
-FUSIONS = ("linear", "rrf")
-RRF_K = 60  # the usual RRF constant (Cormack et al. 2009)
 # Candidates taken from each side before fusing, whatever n the caller wants: min-max scaling
 # depends on the candidate set, so a fixed set keeps the order independent of n.
 CANDIDATES = 50
@@ -167,7 +166,6 @@ class Retriever:
         qvec: np.ndarray,
         n: int,
         mode: str = "hybrid",
-        fusion: str = "linear",
         lexical_weight: float = LEXICAL_WEIGHT,
         calib: Calibration = FALLBACK,
         recency: Recency = NO_RECENCY,
@@ -258,12 +256,7 @@ class Retriever:
 
         if cyrillic_only_bm25:
             lexical_weight = 1.0
-        if fusion == "rrf":
-            scores = _rrf(dense, lex.rows, weight=lexical_weight)
-        elif fusion == "linear":
-            scores = _linear(rows, dense_of, lex_scaled, weight=lexical_weight)
-        else:
-            raise ValueError(f"unknown fusion {fusion!r}; expected one of {FUSIONS}")
+        scores = _linear(rows, dense_of, lex_scaled, weight=lexical_weight)
         ranked = [
             Candidate(r, cosines[r], lex_scaled.get(r, 0.0), s) for r, s in ranked_by(scores)[:n]
         ]
@@ -277,14 +270,3 @@ def _linear(
     lo, hi = float(values.min()), float(values.max())
     span = hi - lo if hi > lo else 1.0
     return {r: (1 - weight) * (dense[r] - lo) / span + weight * lexical.get(r, 0.0) for r in rows}
-
-
-def _rrf(
-    dense: list[tuple[int, float]], lex_rows: np.ndarray, *, weight: float
-) -> dict[int, float]:
-    scores: dict[int, float] = {}
-    for rank, (r, _) in enumerate(dense, 1):
-        scores[r] = scores.get(r, 0.0) + 1 / (RRF_K + rank)
-    for rank, r in enumerate(lex_rows.tolist(), 1):
-        scores[r] = scores.get(r, 0.0) + weight / (RRF_K + rank)
-    return scores
