@@ -68,10 +68,6 @@ class ScoredSentences:
     choose: list[float]
     from_previous: list[bool]
 
-    @property
-    def best_own(self) -> float:
-        return max(self.own)
-
     def best(self) -> int:
         """The sentence to show: the best choice among the answerable ones (any, if none is)."""
         scored = [i for i in range(len(self.spans)) if self.own[i] > -math.inf]

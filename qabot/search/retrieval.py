@@ -143,7 +143,6 @@ class Retriever:
             if vectors is None:
                 raise ValueError("a Retriever needs `vectors` or `cosines`")
             cosines = lambda rows, qvec: vectors[rows] @ qvec  # noqa: E731
-        self.vectors = vectors
         self.cosines = cosines
         self.dense_search = dense_search
         self.lexical = lexical

@@ -45,7 +45,7 @@ def scored_sentence(question: str, chunk: Chunk) -> tuple[tuple[int, int], float
     confidence's sentence term), as `score_sentences` gives them."""
     embedder = HashingEmbedder()
     scored = score_sentences(question, embedder.embed_query(question), [chunk], embedder)[0]
-    return scored.spans[scored.best()], scored.best_own
+    return scored.spans[scored.best()], max(scored.own)
 
 
 def test_term_overlap_weighs_rare_words_more():
