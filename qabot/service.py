@@ -41,6 +41,7 @@ from qabot.search import ann
 from qabot.search.question import search_text
 from qabot.search.retrieval import Recency, Retrieval, Retriever
 from qabot.stores.files.store import IndexData, IndexStore, Verification
+from qabot.timing import span
 from qabot.types import Answer, BuildReport, Chunk, IndexStatus
 
 if TYPE_CHECKING:  # both import torch: loaded only when configured
@@ -311,9 +312,12 @@ class QAService:
         question = self.check_question(question)
         k = k or self.settings.top_k
         query = search_text(question)
-        qvec = self.query_embedder.embed_query(query)
-        retrieval = self.retrieve(query, qvec, n=k * 3 + 5, as_of=as_of)
-        answer = self.answer(query, qvec, retrieval, k=k)
+        with span("embed_query"):
+            qvec = self.query_embedder.embed_query(query)
+        with span("retrieve"):
+            retrieval = self.retrieve(query, qvec, n=k * 3 + 5, as_of=as_of)
+        with span("answer"):
+            answer = self.answer(query, qvec, retrieval, k=k)
         answer.question = question
         return answer
 

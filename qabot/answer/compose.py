@@ -13,6 +13,7 @@ from qabot.answer.wording import asked_for
 from qabot.embedders import Embedder
 from qabot.ingest.chunking import sentence_for_embedding, sentence_spans
 from qabot.search.lexical import LexicalIndex, analyze
+from qabot.timing import span
 from qabot.types import Answer, Chunk, Hit
 
 
@@ -97,11 +98,13 @@ def score_sentences(
     (the others score -inf: never picked). Sentences without stored vectors are embedded in one
     call."""
     full = len(chunks) if full is None else full
-    spans_of = [sentence_spans(chunk) for chunk in chunks]
+    with span("sentence_split"):
+        spans_of = [sentence_spans(chunk) for chunk in chunks]
     texts_of = [
         [chunk.text[s:e] for s, e in spans] for chunk, spans in zip(chunks, spans_of, strict=True)
     ]
-    own_of = [[term_overlap(question, t, lexical) for t in texts] for texts in texts_of]
+    with span("term_overlap"):
+        own_of = [[term_overlap(question, t, lexical) for t in texts] for texts in texts_of]
     terms = set(analyze(question))
     asked = asked_for(question)
     answerable_of = []
@@ -139,7 +142,8 @@ def score_sentences(
             missing.append((c, i))
     if missing:
         texts = [sentence_for_embedding(chunks[c], spans_of[c][i]) for c, i in missing]
-        sims = embedder.embed_passages(texts, batch_size=params.embed_batch) @ qvec
+        with span("embed_sentences"):
+            sims = embedder.embed_passages(texts, batch_size=params.embed_batch) @ qvec
         cosine.update(zip(missing, map(float, sims), strict=True))
     out = []
     for c, (spans, texts, own) in enumerate(zip(spans_of, texts_of, own_of, strict=True)):
@@ -149,10 +153,11 @@ def score_sentences(
         ]
         # the overlap of a sentence with its predecessor minus its own: what only the previous
         # holds
-        inherited = [0.0] + [
-            term_overlap(question, f"{prev} {text}", lexical) - o
-            for prev, text, o in zip(texts[:-1], texts[1:], own[1:], strict=True)
-        ]
+        with span("term_overlap"):
+            inherited = [0.0] + [
+                term_overlap(question, f"{prev} {text}", lexical) - o
+                for prev, text, o in zip(texts[:-1], texts[1:], own[1:], strict=True)
+            ]
         pick = [
             s + params.overlap_weight * params.context_weight * i
             for s, i in zip(scores, inherited, strict=True)
@@ -218,9 +223,17 @@ def make_answer(
     shown = min(len(passages), params.answer_passages)
     chunks = [chunk for chunk, _ in passages[:shown]]
     # Of the first passage its best sentences by overlap; of the next ones, fewer (see above).
-    scored = score_sentences(
-        question, qvec, chunks, embedder, lexical, stored, full=min(1, len(chunks)), params=params
-    )
+    with span("score_sentences"):
+        scored = score_sentences(
+            question,
+            qvec,
+            chunks,
+            embedder,
+            lexical,
+            stored,
+            full=min(1, len(chunks)),
+            params=params,
+        )
     first = max(
         range(shown),
         key=lambda i: scored[i].choose[scored[i].best()] - params.rank_penalty * i,

@@ -31,6 +31,7 @@ import numpy as np
 
 from qabot.embedders.calibration import FALLBACK, Calibration
 from qabot.search.lexical import LexicalIndex
+from qabot.timing import span
 
 log = logging.getLogger("qabot")
 
@@ -189,7 +190,8 @@ class Retriever:
                 }
             return sorted(scores.items(), key=lambda x: -x[1])
 
-        dense = self.dense_search(qvec, pool)
+        with span("dense_search"):
+            dense = self.dense_search(qvec, pool)
         dense_top = dense[0][1] if dense else None
         base = None if dense_top is None else calib.dense * dense_top
         if (
@@ -209,7 +211,8 @@ class Retriever:
 
         if dense and calib.sentences and self.sentence_vectors is not None:
             # Candidates: the passage search's plus the chunks of the best sentences.
-            best = self._sentence_best(qvec)
+            with span("sentence_search"):
+                best = self._sentence_best(qvec)
             k = min(pool, len(best))
             extra_rows = [int(r) for r in np.argpartition(-best, k - 1)[:k] if r not in cosines]
             if extra_rows:
@@ -224,7 +227,8 @@ class Retriever:
             return Retrieval(ranked, base, None, dense_top)
 
         # BM25 runs in every mode (about 1 ms): the confidence needs it.
-        lex = self.lexical.search(question, pool)
+        with span("bm25_search"):
+            lex = self.lexical.search(question, pool)
         lex_scaled = {
             int(r): min(1.0, float(s) / lex.max_score) if lex.max_score > 0 else 0.0
             for r, s in zip(lex.rows, lex.scores, strict=True)
@@ -255,7 +259,8 @@ class Retriever:
 
         if cyrillic_only_bm25:
             lexical_weight = 1.0
-        scores = _linear(rows, dense_of, lex_scaled, weight=lexical_weight)
+        with span("fusion"):
+            scores = _linear(rows, dense_of, lex_scaled, weight=lexical_weight)
         ranked = [
             Candidate(r, cosines[r], lex_scaled.get(r, 0.0), s) for r, s in ranked_by(scores)[:n]
         ]
