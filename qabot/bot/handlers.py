@@ -19,11 +19,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from qabot.bot.buttons import index_tag
 from qabot.bot.callbacks import answer_keyboard
-from qabot.bot.formatting import Block, answer_blocks, escape, render_messages
-from qabot.bot.messages import Html, count, plain, text
-from qabot.bot.replies import answer_or_edit, earlier_answer, keep_unanswered, shown
-from qabot.bot.sending import MaybeDelivered
-from qabot.bot.state import (
+from qabot.bot.context import (
     BotContext,
     apologise_if_late,
     reply,
@@ -32,6 +28,10 @@ from qabot.bot.state import (
     user_language,
     working,
 )
+from qabot.bot.formatting import Block, answer_blocks, escape, render_messages
+from qabot.bot.messages import Html, count, plain, text
+from qabot.bot.replies import answer_or_edit, earlier_answer, keep_unanswered, shown
+from qabot.bot.sending import MaybeDelivered
 from qabot.errors import IndexMissingError, QuestionError
 from qabot.search.question import english_only, needs_english
 from qabot.service import QAService
