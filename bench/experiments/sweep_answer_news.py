@@ -19,11 +19,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from qabot.answer.compose import distinct, term_overlap
+from qabot.answer.compose import term_overlap
 from qabot.answer.params import DEFAULT_ANSWER
 from qabot.config import get_settings
 from qabot.evaluation import contains_answer, default_cache_dir, load_questions, prepare_index
 from qabot.ingest.chunking import sentence_for_embedding, sentence_spans
+from qabot.search.retrieval import distinct
 
 
 def _norm(text: str) -> str:

@@ -1,4 +1,5 @@
-"""From ranked chunks to an answer: distinct passages, the answer sentence, an honest "not found"."""
+"""From ranked chunks to an answer: the answer sentence among the first distinct passages, an
+honest "not found"."""
 
 from __future__ import annotations
 
@@ -13,28 +14,9 @@ from qabot.answer.wording import asked_for
 from qabot.embedders import Embedder
 from qabot.ingest.chunking import sentence_for_embedding, sentence_spans
 from qabot.search.lexical import LexicalIndex, analyze
+from qabot.search.retrieval import distinct
 from qabot.timing import span
 from qabot.types import Answer, Chunk, Hit
-
-
-def distinct(candidates: list[tuple[Chunk, float]], k: int) -> list[tuple[Chunk, float]]:
-    """The best `k` candidates, dropping a passage that mostly repeats a better one of the same
-    document (neighbouring chunks share `overlap` sentences)."""
-    kept: list[tuple[Chunk, float]] = []
-    for chunk, score in candidates:
-        dup = False
-        for other, _ in kept:
-            if other.doc_id != chunk.doc_id:
-                continue
-            overlap = min(other.end, chunk.end) - max(other.start, chunk.start)
-            if overlap > 0.5 * (chunk.end - chunk.start):
-                dup = True
-                break
-        if not dup:
-            kept.append((chunk, score))
-            if len(kept) == k:
-                break
-    return kept
 
 
 def term_overlap(question: str, sentence: str, lexical: LexicalIndex | None) -> float:

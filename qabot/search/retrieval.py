@@ -32,6 +32,7 @@ import numpy as np
 from qabot.embedders.calibration import FALLBACK, Calibration
 from qabot.search.lexical import LexicalIndex
 from qabot.timing import span
+from qabot.types import Chunk
 
 log = logging.getLogger("qabot")
 
@@ -272,5 +273,25 @@ def _linear(
 ) -> dict[int, float]:
     values = np.array([dense[r] for r in rows], dtype=np.float64)
     lo, hi = float(values.min()), float(values.max())
-    span = hi - lo if hi > lo else 1.0
-    return {r: (1 - weight) * (dense[r] - lo) / span + weight * lexical.get(r, 0.0) for r in rows}
+    spread = hi - lo if hi > lo else 1.0
+    return {r: (1 - weight) * (dense[r] - lo) / spread + weight * lexical.get(r, 0.0) for r in rows}
+
+
+def distinct(candidates: list[tuple[Chunk, float]], k: int) -> list[tuple[Chunk, float]]:
+    """The best `k` candidates, dropping a passage that mostly repeats a better one of the same
+    document (neighbouring chunks share `overlap` sentences)."""
+    kept: list[tuple[Chunk, float]] = []
+    for chunk, score in candidates:
+        dup = False
+        for other, _ in kept:
+            if other.doc_id != chunk.doc_id:
+                continue
+            overlap = min(other.end, chunk.end) - max(other.start, chunk.start)
+            if overlap > 0.5 * (chunk.end - chunk.start):
+                dup = True
+                break
+        if not dup:
+            kept.append((chunk, score))
+            if len(kept) == k:
+                break
+    return kept
