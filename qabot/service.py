@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import re
 import shutil
 import threading
 from dataclasses import replace
@@ -31,14 +30,14 @@ from qabot.embedders.calibration import (
     default_threshold,
 )
 from qabot.embedders.registry import backend
-from qabot.errors import IndexCorruptError, IndexMissingError, QabotError, QuestionError
+from qabot.errors import IndexCorruptError, IndexMissingError, QabotError
 from qabot.fsutil import write_error
 from qabot.indexing.pipeline import BuildOptions, build_lexical, build_version
 from qabot.indexing.pipeline import status as index_status
 from qabot.ingest import links
 from qabot.ingest.links import Page
 from qabot.search import ann
-from qabot.search.question import search_text
+from qabot.search.question import check_question, search_text
 from qabot.search.retrieval import Recency, Retrieval, Retriever
 from qabot.stores.files.store import IndexData, IndexStore, Verification
 from qabot.timing import span
@@ -51,7 +50,6 @@ if TYPE_CHECKING:  # both import torch: loaded only when configured
     from qabot.stores.qdrant.search import QdrantData
 
 log = logging.getLogger("qabot")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class _Loaded:
@@ -289,20 +287,8 @@ class QAService:
 
     # -- asking ------------------------------------------------------------------------------
     def check_question(self, question: str) -> str:
-        if _SURROGATE.search(question or ""):  # bytes from argv or stdin that are not UTF-8
-            raise QuestionError(
-                "the question is not valid UTF-8 text: retype it, or set the terminal to UTF-8"
-            )
-        question = " ".join((question or "").split())
-        if not question:
-            raise QuestionError('the question is empty: type a question, e.g. qabot ask "Who?"')
-        limit = self.settings.max_question_chars
-        if len(question) > limit:
-            raise QuestionError(
-                f"the question is {len(question)} characters long; the limit is {limit} "
-                "(QABOT_MAX_QUESTION_CHARS)"
-            )
-        return question
+        """The question normalised, or QuestionError (`qabot.search.question.check_question`)."""
+        return check_question(question, max_chars=self.settings.max_question_chars)
 
     def ask(self, question: str, *, k: int | None = None, as_of: dt.date | None = None) -> Answer:
         """The best passages for a question, or found=False when its confidence is below the
