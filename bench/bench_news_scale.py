@@ -95,9 +95,9 @@ def main() -> None:
     questions = [q for q in load_questions(args.dataset) if q.question.strip()]
     for q in questions:  # warm-up round: model, index, caches
         service.ask(q.question, as_of=q.date)
-    timer = benchlib.query_stage_timer(service)
+    timer = benchlib.query_stage_timer()
     times = []
-    with timer.patched():
+    with timer.recording():
         for q in questions:
             t0 = time.perf_counter()
             service.ask(q.question, as_of=q.date)

@@ -224,7 +224,8 @@ class StageTimer:
     A stage is timed where its caller looks it up (the module attribute, the class, the
     instance). `add` refuses a name that is not there: renamed or removed, it would time
     nothing and the breakdown would quietly say the stage costs 0 ms
-    (tests/test_bench.py runs both stage lists below)."""
+    (tests/test_bench.py runs the stage list of `build_stage_timer`). The build's stages are
+    timed so until qabot marks them with spans as it marks a question's (`SpanTimer`)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
@@ -239,7 +240,7 @@ class StageTimer:
             raise AttributeError(
                 f"{name}.{attr} does not exist (or is not callable), so the stage {stage!r} "
                 "would time nothing: point the stage at what qabot calls now "
-                "(bench/benchlib.py, build_stage_timer / query_stage_timer)"
+                "(bench/benchlib.py, build_stage_timer)"
             )
         self._targets.append((owner, attr, stage))
         if stage not in self.order:
@@ -312,31 +313,67 @@ def build_stage_timer(embedder) -> StageTimer:
     return t
 
 
-def query_stage_timer(service) -> StageTimer:
-    """A StageTimer over the stages of `QAService.ask`: encoding the question, retrieval (dense
+# The spans `QAService.ask` marks (qabot/timing.py: in qabot/service.py, search/retrieval.py and
+# answer/compose.py), with the label each gets in a breakdown; two leading spaces per level of
+# nesting.
+QUERY_STAGES = {
+    "embed_query": "encode question",
+    "retrieve": "retrieve",
+    "dense_search": "  dense search",
+    "sentence_search": "  sentence search",
+    "bm25_search": "  BM25 search",
+    "fusion": "  fusion",
+    "answer": "answer (chunks, sentence)",
+    "score_sentences": "  score sentences",
+    "sentence_split": "    sentence split",
+    "term_overlap": "    term overlap",
+    "embed_sentences": "    embed sentences",
+}
+
+
+class SpanTimer:
+    """Wall seconds per stage from the spans qabot marks itself (`qabot.timing.span`), recorded
+    inside `with timer.recording():`. Read like a StageTimer (`order`, `seconds`, `calls`, by
+    label); a span qabot marks that `stages` does not name is listed under its own name, so a
+    new or renamed span shows up instead of vanishing. `calls` counts entries into a span (a
+    span around a loop counts once)."""
+
+    def __init__(self, stages: dict[str, str]) -> None:
+        from qabot.timing import Spans
+
+        self.stages = stages
+        self.spans = Spans()
+
+    def recording(self):
+        from qabot.timing import recording
+
+        return recording(self.spans)
+
+    def _label(self, name: str) -> str:
+        return self.stages.get(name, name)
+
+    @property
+    def order(self) -> list[str]:
+        extra = [n for n in self.spans.seconds if n not in self.stages]
+        return [*self.stages.values(), *extra]
+
+    @property
+    def seconds(self) -> dict[str, float]:
+        return {self._label(n): s for n, s in self.spans.seconds.items()}
+
+    @property
+    def calls(self) -> dict[str, int]:
+        return {self._label(n): c for n, c in self.spans.calls.items()}
+
+    def reset(self) -> None:
+        self.spans.clear()
+
+
+def query_stage_timer() -> SpanTimer:
+    """A SpanTimer over the stages of `QAService.ask`: encoding the question, retrieval (dense
     search, the sentence search when the index holds sentence vectors, BM25, fusion) and the
     answer (the sentences scored: split, term overlap, embedded unless stored)."""
-    import qabot.answer.compose as answering
-    import qabot.search.ann as ann
-    import qabot.search.lexical as lexical
-    import qabot.search.retrieval as retrieval
-    import qabot.service as service_mod
-
-    qemb = service.query_embedder  # the ONNX export when the index has one
-    t = StageTimer()
-    t.add(qemb, "embed_query", "encode question")
-    t.add(service_mod.QAService, "retrieve", "retrieve")
-    # The loaded index's dense search calls ann.search (FAISS, flat or ANN).
-    t.add(ann, "search", "  dense search (FAISS)")
-    t.add(retrieval.Retriever, "_sentence_best", "  sentence search")
-    t.add(lexical.LexicalIndex, "search", "  BM25 search")
-    t.add(retrieval, "_linear", "  fusion")
-    t.add(service_mod.QAService, "answer", "answer (chunks, sentence)")
-    t.add(answering, "score_sentences", "  score sentences")
-    t.add(answering, "sentence_spans", "    sentence split")
-    t.add(answering, "term_overlap", "    term overlap")
-    t.add(qemb, "embed_passages", "    embed sentences")
-    return t
+    return SpanTimer(QUERY_STAGES)
 
 
 def print_breakdown(timer: StageTimer, total: float, *, indent: str = "  ") -> None:

@@ -16,7 +16,17 @@ class ConfigError(QabotError):
 
 
 class QuestionError(QabotError):
-    """The question cannot be asked as given (empty, too long). Seen by the asker."""
+    """The question cannot be asked as given. Seen by the asker: the CLI prints the message, the
+    bot words `reason` in the user's language. `reason` is "empty", "too_long" (`length` and
+    `limit` in characters) or "not_utf8" (bytes from argv or stdin that are not UTF-8)."""
+
+    def __init__(
+        self, message: str, *, reason: str, length: int | None = None, limit: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.length = length
+        self.limit = limit
 
 
 class NoDocumentsError(QabotError):

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qabot.answer.params import DEFAULT_ANSWER, AnswerParams
 from qabot.config import Settings
 from qabot.embedders.calibration import builds_sentence_vectors, chunk_tokens
 from qabot.errors import QabotError
@@ -229,19 +230,28 @@ def _local_id(doc_id: str) -> str:
     return doc_id.split("#", 1)[1] if "#" in doc_id else doc_id
 
 
-def ask_one(service, question: str, *, k: int, as_of: dt.date | None = None) -> Outcome:
+def ask_one(
+    service,
+    question: str,
+    *,
+    k: int,
+    as_of: dt.date | None = None,
+    answer_params: AnswerParams = DEFAULT_ANSWER,
+) -> Outcome:
     """Ask like `QAService.ask` does (on the day `as_of`, today unless given), but keep the
-    ranking whatever the threshold says."""
+    ranking whatever the threshold says; the answer sentence chosen as `answer_params` says."""
     t0 = time.perf_counter()
     question = search_text(question)
     qvec = service.query_embedder.embed_query(question)
     # Enough chunks for 10 distinct documents even when documents have many chunks.
     retrieval = service.retrieve(question, qvec, n=max(k * 3 + 5, 40), as_of=as_of)
-    answer = service.answer(question, qvec, retrieval, k=k, threshold=-math.inf)
+    answer = service.answer(
+        question, qvec, retrieval, k=k, threshold=-math.inf, answer_params=answer_params
+    )
     seconds = time.perf_counter() - t0
     first = answer.hits[0] if answer.hits else None
     # The documents in the order a user meets them: the first answer's (its passage may come
-    # from below the ranking's first, `answering.ANSWER_PASSAGES`), then the ranking's.
+    # from below the ranking's first, `AnswerParams.answer_passages`), then the ranking's.
     docs: list[str] = [_local_id(first.chunk.doc_id)] if first else []
     for c in retrieval.candidates:
         doc_id = _local_id(service.chunk(c.row).doc_id)
@@ -275,14 +285,16 @@ def evaluate(
     out_of_scope: list[Question] | None = None,
     progress: bool = False,
     dump: Path | None = None,
+    answer_params: AnswerParams = DEFAULT_ANSWER,
 ) -> dict:
     """Every metric of the module docstring, as a flat-ish dict (what `--json` prints). With
-    `dump`, one JSON line per question goes to that file (`dump_row`), so misses can be read."""
+    `dump`, one JSON line per question goes to that file (`dump_row`), so misses can be read.
+    `answer_params`: how the answer sentence is chosen (experiments pass variants)."""
     if not questions:
         raise DatasetError("no questions to evaluate")
     service = index.service
     outcomes = [
-        (q, ask_one(service, q.question, k=k, as_of=q.date))
+        (q, ask_one(service, q.question, k=k, as_of=q.date, answer_params=answer_params))
         for q in _progress(questions, enabled=progress, desc="Questions")
     ]
     n = len(outcomes)
@@ -315,7 +327,7 @@ def evaluate(
         "threshold": threshold,
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap": settings.chunk_overlap,
-        "sentence_vectors": service._index().data.sentence_vectors is not None,
+        "sentence_vectors": service.loaded_index().has_sentence_vectors,
         "reranker": settings.reranker_model or None,
         "rerank_candidates": settings.rerank_candidates if settings.reranker_model else None,
         "reader": settings.reader_model or None,
@@ -336,7 +348,9 @@ def evaluate(
         # unrelated question meets the same recent articles a real one does.
         days = [q.date for q in questions]
         other = [
-            ask_one(service, q.question, k=k, as_of=q.date or days[i % n]).confidence
+            ask_one(
+                service, q.question, k=k, as_of=q.date or days[i % n], answer_params=answer_params
+            ).confidence
             for i, q in enumerate(_progress(out_of_scope, enabled=progress, desc="Out of scope"))
         ]
         false = sum(c >= threshold for c in other)

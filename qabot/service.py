@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import re
 import shutil
 import threading
 from dataclasses import replace
@@ -20,7 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qabot.answer.compose import ANSWER_PASSAGES, make_answer
+from qabot.answer.compose import make_answer
+from qabot.answer.params import DEFAULT_ANSWER, AnswerParams
 from qabot.config import Settings
 from qabot.embedders import Embedder, load_embedder
 from qabot.embedders.calibration import (
@@ -30,16 +30,17 @@ from qabot.embedders.calibration import (
     default_threshold,
 )
 from qabot.embedders.registry import backend
-from qabot.errors import IndexMissingError, QabotError, QuestionError
+from qabot.errors import IndexMissingError, QabotError
 from qabot.fsutil import write_error
 from qabot.indexing import pipeline
 from qabot.indexing.pipeline import BuildOptions
 from qabot.ingest import links
 from qabot.ingest.links import Page
-from qabot.search.question import search_text
+from qabot.search.question import check_question, search_text
 from qabot.search.retrieval import Recency, Retrieval
 from qabot.stores.base import IndexView, Store, Verification
 from qabot.stores.factory import open_store
+from qabot.timing import span
 from qabot.types import Answer, BuildReport, Chunk, IndexStatus
 
 if TYPE_CHECKING:  # both import torch: loaded only when configured
@@ -47,7 +48,6 @@ if TYPE_CHECKING:  # both import torch: loaded only when configured
     from qabot.search.reranking import Reranker
 
 log = logging.getLogger("qabot")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class QAService:
@@ -216,20 +216,8 @@ class QAService:
 
     # -- asking ------------------------------------------------------------------------------
     def check_question(self, question: str) -> str:
-        if _SURROGATE.search(question or ""):  # bytes from argv or stdin that are not UTF-8
-            raise QuestionError(
-                "the question is not valid UTF-8 text: retype it, or set the terminal to UTF-8"
-            )
-        question = " ".join((question or "").split())
-        if not question:
-            raise QuestionError('the question is empty: type a question, e.g. qabot ask "Who?"')
-        limit = self.settings.max_question_chars
-        if len(question) > limit:
-            raise QuestionError(
-                f"the question is {len(question)} characters long; the limit is {limit} "
-                "(QABOT_MAX_QUESTION_CHARS)"
-            )
-        return question
+        """The question normalised, or QuestionError (`qabot.search.question.check_question`)."""
+        return check_question(question, max_chars=self.settings.max_question_chars)
 
     def ask(self, question: str, *, k: int | None = None, as_of: dt.date | None = None) -> Answer:
         """The best passages for a question, or found=False when its confidence is below the
@@ -239,9 +227,12 @@ class QAService:
         question = self.check_question(question)
         k = k or self.settings.top_k
         query = search_text(question)
-        qvec = self.query_embedder.embed_query(query)
-        retrieval = self.retrieve(query, qvec, n=k * 3 + 5, as_of=as_of)
-        answer = self.answer(query, qvec, retrieval, k=k)
+        with span("embed_query"):
+            qvec = self.query_embedder.embed_query(query)
+        with span("retrieve"):
+            retrieval = self.retrieve(query, qvec, n=k * 3 + 5, as_of=as_of)
+        with span("answer"):
+            answer = self.answer(query, qvec, retrieval, k=k)
         answer.question = question
         return answer
 
@@ -300,9 +291,11 @@ class QAService:
         *,
         k: int,
         threshold: float | None = None,
+        answer_params: AnswerParams = DEFAULT_ANSWER,
     ) -> Answer:
-        """Passages and the answer sentence from a retrieval (`self.threshold` unless given);
-        with a reader, its exact span, whose passage then goes first."""
+        """Passages and the answer sentence from a retrieval (`self.threshold` unless given),
+        chosen as `answer_params` says; with a reader, its exact span, whose passage then goes
+        first."""
         loaded = self._index()
         calib = calibration(self.settings.embedder, self.settings.model)
         chunk_of = {c.row: loaded.chunk(c.row) for c in retrieval.candidates}
@@ -321,10 +314,14 @@ class QAService:
             lexical=loaded.retriever.lexical,
             # With QABOT_RERANKER_THRESHOLD the cross-encoder's score (0..1) alone decides.
             sentence_weight=0.0 if self.settings.reranker_gate else calib.sentence,
-            ceiling=1.0 if self.settings.reranker_gate else calib.ceiling,
+            ceiling=1.0
+            if self.settings.reranker_gate
+            else calib.ceiling(overlap_weight=answer_params.overlap_weight),
             stored=loaded.stored_sentences(chunk_of),
             # A cross-encoder's order is kept: it read each passage with the question.
-            answer_passages=1 if self.settings.reranker_model.strip() else ANSWER_PASSAGES,
+            params=replace(answer_params, answer_passages=1)
+            if self.settings.reranker_model.strip()
+            else answer_params,
         )
         reranked = {chunk_of[c.row]: c.rerank for c in retrieval.candidates if c.rerank is not None}
         if reranked:

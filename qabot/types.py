@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -143,9 +143,6 @@ class BuildReport:
     @property
     def changed_anything(self) -> bool:
         return bool(self.added or self.changed or self.deleted)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass

@@ -4,13 +4,14 @@
 Usage: .venv/bin/python bench/experiments/sweep_answer_news.py DATASET [DATASET ...]
 
 For each question: the product's ranking (`QAService.retrieve`), its first M distinct passages,
-and for each of their sentences the score `answering` gives (cosine of "title: sentence" +
-OVERLAP_WEIGHT x idf overlap, + the previous sentence's terms at CONTEXT_WEIGHT). Variants pick
-the sentence among the first M passages with a prior on the passage's rank; reported: answer in
-the chosen sentence, in its passage, and the chosen passage's document being gold.
+and for each of their sentences the score qabot/answer/compose.py gives (cosine of "title:
+sentence" + `overlap_weight` x idf overlap, + the previous sentence's terms at `context_weight`).
+Variants pick the sentence among the first M passages with a prior on the passage's rank;
+reported: answer in the chosen sentence, in its passage, and the chosen passage's document being
+gold.
 
 Ran at afd18b8; backs bench/RESULTS-quality.md section 7.3 (The answer sentence among the first
-passages) and the comments on ANSWER_PASSAGES / OTHER_SENTENCES in qabot/answer/compose.py.
+passages) and the comments on `answer_passages` / `other_sentences` in qabot/answer/params.py.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from qabot.answer.compose import CONTEXT_WEIGHT, OVERLAP_WEIGHT, distinct, term_overlap
+from qabot.answer.compose import term_overlap
+from qabot.answer.params import DEFAULT_ANSWER
 from qabot.config import get_settings
 from qabot.evaluation import contains_answer, default_cache_dir, load_questions, prepare_index
 from qabot.ingest.chunking import sentence_for_embedding, sentence_spans
+from qabot.search.retrieval import distinct
 
 
 def _norm(text: str) -> str:
@@ -90,7 +93,8 @@ def main() -> None:
             )
 
         def pick(s):
-            return s[4] + OVERLAP_WEIGHT * s[5] + OVERLAP_WEIGHT * CONTEXT_WEIGHT * s[6]
+            w = DEFAULT_ANSWER
+            return s[4] + w.overlap_weight * s[5] + w.overlap_weight * w.context_weight * s[6]
 
         def cascade(n_other):
             """Passages after the first: only their n_other sentences of highest overlap."""

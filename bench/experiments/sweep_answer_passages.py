@@ -12,10 +12,10 @@ answer-passage penalties re-measured with recency).
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-import qabot.answer.compose as answering
-import qabot.service as service
+from qabot.answer.params import DEFAULT_ANSWER
 from qabot.config import get_settings
 from qabot.evaluation import default_cache_dir, evaluate, load_questions, prepare_index
 
@@ -28,9 +28,8 @@ def main() -> None:
         index = prepare_index(dataset, settings, cache_dir=default_cache_dir())
         questions = load_questions(dataset)
         for passages, penalty in VARIANTS:
-            answering.RANK_PENALTY = penalty
-            service.ANSWER_PASSAGES = passages  # what QAService.answer passes to make_answer
-            r = evaluate(index, questions, k=3, threshold=0.0)
+            params = replace(DEFAULT_ANSWER, answer_passages=passages, rank_penalty=penalty)
+            r = evaluate(index, questions, k=3, threshold=0.0, answer_params=params)
             print(
                 f"{dataset.name:10s} M{passages} penalty {penalty:.2f} hit@1 {r['hit@1']:.3f} "
                 f"@10 {r['hit@10']:.3f} passage {r['answer_in_first_passage']:.3f} "

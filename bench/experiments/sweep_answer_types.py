@@ -2,8 +2,8 @@
 <noun>", a sentence leaning on its predecessor (issue 10; bench/RESULTS-quality.md 7.9).
 
 Usage: .venv/bin/python bench/experiments/sweep_answer_types.py DATASET [DATASET ...]
-(XDG_CACHE_HOME as for `qabot eval`.) For each variant of `answering.QUANTITY_PENALTY`,
-`EXTEND_ON_CONTEXT` and `EXTEND_ON_REFERENCE` prints document hit@1, the answer in the first
+(XDG_CACHE_HOME as for `qabot eval`.) For each variant of `AnswerParams.quantity_penalty`,
+`extend_on_context` and `extend_on_reference` (qabot/answer/params.py) prints document hit@1, the answer in the first
 passage and in the shown sentence(s), how many answers show two sentences and the shown words
 (mean), and the questions won and lost against the first variant (all rules off).
 
@@ -13,9 +13,10 @@ Ran on the code of ee90347 (news and xquad_en, --few); backs bench/RESULTS-quali
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-import qabot.answer.compose as answering
+from qabot.answer.params import DEFAULT_ANSWER
 from qabot.config import get_settings
 from qabot.evaluation import (
     ask_one,
@@ -39,10 +40,10 @@ VARIANTS = (
 )
 
 
-def run(index, questions) -> list[tuple[bool, bool, bool, int, bool]]:
+def run(index, questions, params) -> list[tuple[bool, bool, bool, int, bool]]:
     rows = []
     for q in questions:
-        o = ask_one(index.service, q.question, k=3, as_of=q.date)
+        o = ask_one(index.service, q.question, k=3, as_of=q.date, answer_params=params)
         # The sentence or sentences shown.
         two = len(split_sentences(o.sentence)) > 1
         rows.append(
@@ -68,10 +69,13 @@ def main() -> None:
         questions = load_questions(dataset)
         base = None
         for penalty, on_context, on_reference in VARIANTS:
-            answering.QUANTITY_PENALTY = penalty
-            answering.EXTEND_ON_CONTEXT = on_context
-            answering.EXTEND_ON_REFERENCE = on_reference
-            rows = run(index, questions)
+            params = replace(
+                DEFAULT_ANSWER,
+                quantity_penalty=penalty,
+                extend_on_context=on_context,
+                extend_on_reference=on_reference,
+            )
+            rows = run(index, questions, params)
             base = base or rows
             n = len(rows)
             won = sum(r[2] and not b[2] for r, b in zip(rows, base, strict=True))

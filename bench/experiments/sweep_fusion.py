@@ -5,8 +5,9 @@
 Embeds each question once, then ranks with every (mode, fusion, weight) and prints document
 hit@1/@5 and MRR@10 per setting: the numbers behind the defaults in qabot/search/retrieval.py.
 
-Ran at 5858f14; backs bench/RESULTS-quality.md section 3 (Fusion). The RRF variants need
-`Retriever.retrieve(fusion="rrf")`, kept in qabot/search/retrieval.py for this sweep only.
+Ran at 5858f14; backs bench/RESULTS-quality.md section 3 (Fusion). qabot ships the linear fusion
+only; the RRF variants fuse here the dense and the BM25 rankings the retriever gives in its
+"dense" and "lexical" modes (its CANDIDATES from each side, as the linear fusion takes).
 """
 
 from __future__ import annotations
@@ -16,10 +17,33 @@ from pathlib import Path
 
 from qabot import evaluation as ev
 from qabot.config import get_settings
+from qabot.search.retrieval import CANDIDATES, Retriever
 
 SETTINGS = [("dense", "linear", 0.0), ("lexical", "linear", 1.0)]
 SETTINGS += [("hybrid", "rrf", 1.0), ("hybrid", "rrf", 0.5)]
 SETTINGS += [("hybrid", "linear", w) for w in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)]
+RRF_K = 60  # the usual RRF constant (Cormack et al. 2009)
+
+
+def rrf(retriever: Retriever, *, question: str, qvec, n: int, weight: float) -> list[int]:
+    """The best `n` rows by reciprocal rank fusion of the dense and the BM25 ranking, BM25's
+    ranks weighing `weight`."""
+    scores: dict[int, float] = {}
+    for side, w in (("dense", 1.0), ("lexical", weight)):
+        ranked = retriever.retrieve(question=question, qvec=qvec, n=CANDIDATES, mode=side)
+        for rank, c in enumerate(ranked.candidates, 1):
+            scores[c.row] = scores.get(c.row, 0.0) + w / (RRF_K + rank)
+    return [r for r, _ in sorted(scores.items(), key=lambda x: -x[1])[:n]]
+
+
+def ranked_rows(
+    retriever: Retriever, *, question: str, qvec, mode: str, fusion: str, weight: float
+) -> list[int]:
+    """The best 40 rows for one setting."""
+    if fusion == "rrf":
+        return rrf(retriever, question=question, qvec=qvec, n=40, weight=weight)
+    r = retriever.retrieve(question=question, qvec=qvec, n=40, mode=mode, lexical_weight=weight)
+    return [c.row for c in r.candidates]
 
 
 def main() -> None:
@@ -42,12 +66,12 @@ def main() -> None:
     for mode, fusion, weight in SETTINGS:
         h1 = h5 = rr = 0.0
         for q, qv in zip(questions, qvecs, strict=True):
-            r = retriever.retrieve(
-                question=q.question, qvec=qv, n=40, mode=mode, fusion=fusion, lexical_weight=weight
+            rows = ranked_rows(
+                retriever, question=q.question, qvec=qv, mode=mode, fusion=fusion, weight=weight
             )
             docs: list[str] = []
-            for c in r.candidates:
-                d = service.chunk(c.row).doc_id.split("#", 1)[-1]  # corpus.jsonl#<doc_id>
+            for row in rows:
+                d = service.chunk(row).doc_id.split("#", 1)[-1]  # corpus.jsonl#<doc_id>
                 if d not in docs:
                     docs.append(d)
             rank = next((i for i, d in enumerate(docs[:10], 1) if d in q.doc_ids), None)

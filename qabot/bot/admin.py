@@ -14,9 +14,9 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest
 
 from qabot.bot import uploads
+from qabot.bot.context import BotContext, reply, thread_of, user_language, working
 from qabot.bot.formatting import Block, render_messages
 from qabot.bot.messages import Html, count, plain, text
-from qabot.bot.state import BotContext, reply, thread_of, user_language, working
 from qabot.errors import IndexLockedError, LinkError, QabotError
 from qabot.feedback.unanswered import report_from
 from qabot.ingest.documents import file_sha256

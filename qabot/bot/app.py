@@ -19,12 +19,12 @@ from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ContextTypes, Defaults
 
 from qabot.bot.access import Access
+from qabot.bot.context import BotContext, BotData, BotState
 from qabot.bot.inbox import Inbox, InOrderProcessor, JournalQueue, journal_path, replay
 from qabot.bot.messages import LANGUAGES, text
 from qabot.bot.ratelimit import QuestionLimiter
 from qabot.bot.routes import add_handlers
 from qabot.bot.sending import PacedSender
-from qabot.bot.state import BotContext, BotData, BotState
 from qabot.bot.watcher import SeedsWatcher
 from qabot.config import Settings
 from qabot.errors import ConfigError, IndexMissingError, QabotError
@@ -144,7 +144,9 @@ async def on_startup(application: Application) -> None:
         await asyncio.to_thread(state.feedback.prune)
     await replay(application)
     if state.settings.watch_seeds:
-        application.bot_data.watcher = SeedsWatcher(state)
+        application.bot_data.watcher = SeedsWatcher(
+            settings=state.settings, service=state.service, build_lock=state.build_lock
+        )
         application.bot_data.watcher.start()
     log.info("bot @%s is running", application.bot.username)
 

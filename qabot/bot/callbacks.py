@@ -13,9 +13,9 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.error import BadRequest
 
 from qabot.bot.buttons import AskedQuestion, ButtonData, index_tag
+from qabot.bot.context import BotContext, search, thread_of, user_language
 from qabot.bot.formatting import more_blocks, render_messages, source_blocks
 from qabot.bot.messages import text
-from qabot.bot.state import BotContext, search, thread_of, user_language
 from qabot.bot.votes import VOTE_BUTTONS
 
 

@@ -19,11 +19,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from qabot.bot.buttons import index_tag
 from qabot.bot.callbacks import answer_keyboard
-from qabot.bot.formatting import Block, answer_blocks, escape, render_messages
-from qabot.bot.messages import Html, count, plain, text
-from qabot.bot.replies import answer_or_edit, earlier_answer, keep_unanswered, shown
-from qabot.bot.sending import MaybeDelivered
-from qabot.bot.state import (
+from qabot.bot.context import (
     BotContext,
     apologise_if_late,
     reply,
@@ -32,8 +28,12 @@ from qabot.bot.state import (
     user_language,
     working,
 )
+from qabot.bot.formatting import Block, answer_blocks, escape, render_messages
+from qabot.bot.messages import Html, count, plain, text
+from qabot.bot.replies import answer_or_edit, earlier_answer, keep_unanswered, shown
+from qabot.bot.sending import MaybeDelivered
 from qabot.errors import IndexMissingError, QuestionError
-from qabot.search.question import english_only, needs_english
+from qabot.search.question import check_question, english_only, needs_english
 from qabot.service import QAService
 
 log = logging.getLogger("qabot.bot")
@@ -85,17 +85,14 @@ async def answer(update: Update, context: BotContext, question: str) -> None:
     state = context.state
     lang = user_language(update)
     user, chat = update.effective_user, update.effective_chat
-    normalized = " ".join(question.split())
+    try:
+        normalized = check_question(question, max_chars=state.settings.max_question_chars)
+    except QuestionError as exc:
+        await reply(update, _refusal(exc, lang))
+        return
     earlier = await earlier_answer(update, state)
     if earlier is not None and earlier.question == normalized:
         return  # an edit that left the question as it was (its formatting, say)
-    if not normalized:
-        await reply(update, text("empty_question", lang))
-        return
-    limit = state.settings.max_question_chars
-    if len(normalized) > limit:
-        await reply(update, text("too_long", lang, length=len(normalized), limit=limit))
-        return
     wait = state.limiter.wait_seconds(user.id)
     if wait:
         limit = count("question", state.limiter.per_minute, lang)
@@ -110,7 +107,7 @@ async def answer(update: Update, context: BotContext, question: str) -> None:
             await reply(update, text("no_index", lang))
             return
         except QuestionError as exc:
-            await reply(update, escape(exc))
+            await reply(update, _refusal(exc, lang))
             return
         state.answered += 1
         if not result.found:
@@ -131,6 +128,15 @@ async def answer(update: Update, context: BotContext, question: str) -> None:
         markup = answer_keyboard(lang, tag, qid, more=len(result.hits) > 1, feedback=key)
         texts = render_messages(answer_blocks(hit, lang))
         await answer_or_edit(update, context, texts, markup, question=normalized)
+
+
+def _refusal(exc: QuestionError, lang: str) -> str:
+    """Why the question cannot be asked, in the user's language (`QuestionError.reason`)."""
+    if exc.reason == "empty":
+        return text("empty_question", lang)
+    if exc.reason == "too_long":
+        return text("too_long", lang, length=exc.length, limit=exc.limit)
+    return escape(exc)  # not UTF-8: Telegram sends only valid text, so no message of ours
 
 
 # -- commands ----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import sqlite3
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from qabot.bot.state import BotContext, BotState, reply
+from qabot.bot.context import BotContext, BotState, reply
 from qabot.types import Hit
 
 log = logging.getLogger("qabot.bot")

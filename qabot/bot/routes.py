@@ -29,8 +29,8 @@ from telegram.ext import (
 
 from qabot.bot import admin, callbacks, handlers, votes
 from qabot.bot.buttons import VOTES, ButtonData
+from qabot.bot.context import BotContext, reply, user_language
 from qabot.bot.messages import text
-from qabot.bot.state import BotContext, reply, user_language
 from qabot.ingest.links import LINK_MESSAGE
 
 ACCESS_GROUP = -1  # python-telegram-bot runs lower groups first; the routes are in group 0

@@ -8,8 +8,8 @@ import asyncio
 from telegram import Update
 
 from qabot.bot.buttons import ButtonData
+from qabot.bot.context import BotContext, user_language
 from qabot.bot.messages import text
-from qabot.bot.state import BotContext, user_language
 
 VOTE_BUTTONS = {"u": "👍", "d": "👎"}
 

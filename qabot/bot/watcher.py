@@ -12,19 +12,23 @@ import asyncio
 import contextlib
 import logging
 
-from qabot.bot.state import BotState
+from qabot.config import Settings
 from qabot.errors import QabotError
 from qabot.ingest.watching import Debounce, prepare_folder, try_build, watch_options
+from qabot.service import QAService
 from qabot.types import BuildReport
 
 log = logging.getLogger("qabot.bot")
 
 
 class SeedsWatcher:
-    """A background task that rebuilds the index after changes in the documents folder."""
+    """A background task that rebuilds the index after changes in the documents folder,
+    building under `build_lock` (the bot's, `BotState.build_lock`)."""
 
-    def __init__(self, state: BotState) -> None:
-        self.state = state
+    def __init__(self, *, settings: Settings, service: QAService, build_lock: asyncio.Lock) -> None:
+        self.settings = settings
+        self.service = service
+        self.build_lock = build_lock
         self._stop = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -42,7 +46,7 @@ class SeedsWatcher:
     async def _run(self) -> None:
         from watchfiles import awatch
 
-        settings = self.state.settings
+        settings = self.settings
         try:
             prepare_folder(settings.seeds_dir)
         except (QabotError, OSError) as exc:
@@ -62,8 +66,8 @@ class SeedsWatcher:
     async def _build(self) -> bool:
         """One build under the bot's build lock; False when another process's build held the
         index, to be tried again."""
-        async with self.state.build_lock:
-            done, outcome = await asyncio.to_thread(try_build, self.state.service)
+        async with self.build_lock:
+            done, outcome = await asyncio.to_thread(try_build, self.service)
         if isinstance(outcome, BuildReport):
             _log_report(outcome)
         elif done:

@@ -1,4 +1,4 @@
-"""The `qabot eval` command (registered in qabot/cli/main.py); the work is in qabot/evaluation.py."""
+"""`qabot eval`: answer quality on a dataset; the work is in qabot/evaluation.py."""
 
 from __future__ import annotations
 

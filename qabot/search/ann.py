@@ -11,8 +11,7 @@ Three kinds (numbers: ``bench/bench_ann.py``, 2 cores, 384 dims):
   at 100k, about 2 minutes at 1M; "auto" uses it past AUTO_THRESHOLD. Grow it with add_to_index.
 - ``hnsw``: a graph. Fast queries, but minutes to build on 2 cores and no removal.
 
-Deletes: no kind removes here. Either rebuild from the compacted vector file (ids change with
-the rows), or keep the rows and pass the deleted ids to ``search(exclude=...)`` until a rebuild.
+Deletes: no kind removes here: rebuild from the compacted vector file (ids change with the rows).
 """
 
 from __future__ import annotations
@@ -159,8 +158,7 @@ def add_to_index(index: faiss.Index, vectors: np.ndarray) -> None:
 
     IVF keeps the cells it was trained with, so after much growth the cells get crowded and
     queries slow down: rebuild when needs_rebuild() says so. Nothing here removes vectors; on a
-    delete the caller either rebuilds from its compacted vector file (ids change), or keeps the
-    rows and passes the deleted ids to search(exclude=...) until the next rebuild.
+    delete the caller rebuilds from its compacted vector file (ids change).
     """
     index.add(_as_matrix(vectors, d=index.d))
 
@@ -182,20 +180,12 @@ def needs_rebuild(index: faiss.Index, *, setting: str = "auto") -> bool:
     return False
 
 
-def search(
-    index: faiss.Index, queries: np.ndarray, *, k: int, exclude: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def search(index: faiss.Index, queries: np.ndarray, *, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k best ids and their cosine scores for each query: two (n_queries, k) arrays, best
     first. Where fewer than k vectors qualify (a small index, or IVF cells holding fewer), the
-    row is padded with id -1 and score -inf: callers skip ids < 0.
-
-    `exclude` holds ids never to return (deleted rows awaiting a rebuild).
-    """
+    row is padded with id -1 and score -inf: callers skip ids < 0."""
     q = _as_matrix(queries, d=index.d)
     k = max(1, k)
-    params = None
-    if exclude is not None and len(exclude):
-        params = _search_params(index, np.asarray(exclude, dtype=np.int64))
     if len(q) == 1:
         # One query (the bot's case) gains nothing from a second OpenMP thread and loses much
         # when the cores are busy (embedding, other processes): measured 12 ms on 1 thread vs
@@ -203,11 +193,11 @@ def search(
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(SINGLE_QUERY_THREADS)
         try:
-            scores, ids = index.search(q, k, params=params)
+            scores, ids = index.search(q, k)
         finally:
             faiss.omp_set_num_threads(threads)
     else:
-        scores, ids = index.search(q, k, params=params)
+        scores, ids = index.search(q, k)
     scores[ids < 0] = -np.inf
     return scores, ids
 
@@ -232,21 +222,6 @@ class Searcher:
             return []
         scores, ids = search(self.index, qvec.reshape(1, -1), k=n)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-
-
-def _search_params(index: faiss.Index, exclude: np.ndarray) -> faiss.SearchParameters:
-    """Search parameters that skip `exclude`, keeping the index's own efSearch / nprobe (a
-    parameter object replaces them, it does not inherit)."""
-    sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(exclude))
-    kind = describe(index)["kind"]
-    if kind == "hnsw":
-        params = faiss.SearchParametersHNSW(sel=sel, efSearch=index.hnsw.efSearch)
-    elif kind == "ivf":
-        params = faiss.SearchParametersIVF(sel=sel, nprobe=faiss.extract_index_ivf(index).nprobe)
-    else:
-        params = faiss.SearchParameters(sel=sel)
-    params.referenced = sel  # keep the selector alive as long as the parameters
-    return params
 
 
 def save_index(index: faiss.Index, path: Path) -> None:

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import re
 
+from qabot.errors import QuestionError
+
+# Lone surrogates: what Python makes of bytes that are not UTF-8 in argv or stdin.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MENTION = re.compile(r"(?<![\w@])@\w{2,}")
 # Openers in English, Ukrainian and Russian, longest first within each alternative. Each is
 # matched as whole words at the start of the question, followed by punctuation or space.
@@ -27,6 +31,31 @@ _OPENERS = [
     r"привет(?:ик)?|здравствуй(?:те)?|пожалуйста|скажи(?:те)?|подскажи(?:те)?",
 ]
 _OPENER = re.compile(rf"^(?:{'|'.join(_OPENERS)})(?=[\s,.!:;\-—–]|$)[\s,.!:;\-—–]*", re.I)
+
+
+def check_question(question: str, *, max_chars: int) -> str:
+    """The question with its whitespace collapsed, or QuestionError saying why it cannot be
+    asked (`QuestionError.reason`): not UTF-8, empty, or longer than `max_chars`
+    (QABOT_MAX_QUESTION_CHARS)."""
+    if _SURROGATE.search(question or ""):
+        raise QuestionError(
+            "the question is not valid UTF-8 text: retype it, or set the terminal to UTF-8",
+            reason="not_utf8",
+        )
+    question = " ".join((question or "").split())
+    if not question:
+        raise QuestionError(
+            'the question is empty: type a question, e.g. qabot ask "Who?"', reason="empty"
+        )
+    if len(question) > max_chars:
+        raise QuestionError(
+            f"the question is {len(question)} characters long; the limit is {max_chars} "
+            "(QABOT_MAX_QUESTION_CHARS)",
+            reason="too_long",
+            length=len(question),
+            limit=max_chars,
+        )
+    return question
 
 
 def search_text(question: str) -> str:

@@ -16,9 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from qabot.answer.compose import distinct
 from qabot.errors import ModelLoadError
-from qabot.search.retrieval import Candidate
+from qabot.search.retrieval import Candidate, distinct
 from qabot.types import Chunk
 
 
@@ -100,7 +99,7 @@ def rerank(
 ) -> list[Candidate]:
     """The first `n` distinct candidates re-scored by `scorer` and sorted by it (ties keep the
     retrieval order), then the others in their order: near-duplicates of a re-scored passage
-    stay behind it, so `answering.distinct` still drops them."""
+    stay behind it, so `distinct` still drops them."""
     chunks = {c.row: chunk(c.row) for c in candidates}
     by_chunk = {chunks[c.row]: c for c in candidates}
     top = [by_chunk[ch] for ch, _ in distinct([(chunks[c.row], c.dense) for c in candidates], n)]

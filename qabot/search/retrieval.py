@@ -16,7 +16,8 @@ confidence: the dense cosines are min-max scaled over the candidates (so MiniLM'
 narrow cosine ranges weigh alike), and BM25 is divided by what a chunk holding every query term
 would score (`LexicalResult.max_score`), so a question whose words the corpus mostly lacks (a
 Russian question over English text) gets small lexical scores and cannot reorder a good dense
-ranking. Rank fusion (RRF) was measured too and loses exactly there: ranks carry no confidence.
+ranking. Rank fusion (RRF) was measured too and loses exactly there: ranks carry no confidence
+(bench/experiments/sweep_fusion.py).
 """
 
 from __future__ import annotations
@@ -30,12 +31,12 @@ import numpy as np
 
 from qabot.embedders.calibration import FALLBACK, Calibration
 from qabot.search.lexical import LexicalIndex
+from qabot.timing import span
+from qabot.types import Chunk
 
 log = logging.getLogger("qabot")
 
 MODES = ("dense", "lexical", "hybrid")
-FUSIONS = ("linear", "rrf")
-RRF_K = 60  # the usual RRF constant (Cormack et al. 2009)
 # Candidates taken from each side before fusing, whatever n the caller wants: min-max scaling
 # depends on the candidate set, so a fixed set keeps the order independent of n.
 CANDIDATES = 50
@@ -144,7 +145,6 @@ class Retriever:
             if vectors is None:
                 raise ValueError("a Retriever needs `vectors` or `cosines`")
             cosines = lambda rows, qvec: vectors[rows] @ qvec  # noqa: E731
-        self.vectors = vectors
         self.cosines = cosines
         self.dense_search = dense_search
         self.lexical = lexical
@@ -167,7 +167,6 @@ class Retriever:
         qvec: np.ndarray,
         n: int,
         mode: str = "hybrid",
-        fusion: str = "linear",
         lexical_weight: float = LEXICAL_WEIGHT,
         calib: Calibration = FALLBACK,
         recency: Recency = NO_RECENCY,
@@ -192,7 +191,8 @@ class Retriever:
                 }
             return sorted(scores.items(), key=lambda x: -x[1])
 
-        dense = self.dense_search(qvec, pool)
+        with span("dense_search"):
+            dense = self.dense_search(qvec, pool)
         dense_top = dense[0][1] if dense else None
         base = None if dense_top is None else calib.dense * dense_top
         if (
@@ -212,7 +212,8 @@ class Retriever:
 
         if dense and calib.sentences and self.sentence_vectors is not None:
             # Candidates: the passage search's plus the chunks of the best sentences.
-            best = self._sentence_best(qvec)
+            with span("sentence_search"):
+                best = self._sentence_best(qvec)
             k = min(pool, len(best))
             extra_rows = [int(r) for r in np.argpartition(-best, k - 1)[:k] if r not in cosines]
             if extra_rows:
@@ -227,7 +228,8 @@ class Retriever:
             return Retrieval(ranked, base, None, dense_top)
 
         # BM25 runs in every mode (about 1 ms): the confidence needs it.
-        lex = self.lexical.search(question, pool)
+        with span("bm25_search"):
+            lex = self.lexical.search(question, pool)
         lex_scaled = {
             int(r): min(1.0, float(s) / lex.max_score) if lex.max_score > 0 else 0.0
             for r, s in zip(lex.rows, lex.scores, strict=True)
@@ -258,12 +260,8 @@ class Retriever:
 
         if cyrillic_only_bm25:
             lexical_weight = 1.0
-        if fusion == "rrf":
-            scores = _rrf(dense, lex.rows, weight=lexical_weight)
-        elif fusion == "linear":
+        with span("fusion"):
             scores = _linear(rows, dense_of, lex_scaled, weight=lexical_weight)
-        else:
-            raise ValueError(f"unknown fusion {fusion!r}; expected one of {FUSIONS}")
         ranked = [
             Candidate(r, cosines[r], lex_scaled.get(r, 0.0), s) for r, s in ranked_by(scores)[:n]
         ]
@@ -275,16 +273,25 @@ def _linear(
 ) -> dict[int, float]:
     values = np.array([dense[r] for r in rows], dtype=np.float64)
     lo, hi = float(values.min()), float(values.max())
-    span = hi - lo if hi > lo else 1.0
-    return {r: (1 - weight) * (dense[r] - lo) / span + weight * lexical.get(r, 0.0) for r in rows}
+    spread = hi - lo if hi > lo else 1.0
+    return {r: (1 - weight) * (dense[r] - lo) / spread + weight * lexical.get(r, 0.0) for r in rows}
 
 
-def _rrf(
-    dense: list[tuple[int, float]], lex_rows: np.ndarray, *, weight: float
-) -> dict[int, float]:
-    scores: dict[int, float] = {}
-    for rank, (r, _) in enumerate(dense, 1):
-        scores[r] = scores.get(r, 0.0) + 1 / (RRF_K + rank)
-    for rank, r in enumerate(lex_rows.tolist(), 1):
-        scores[r] = scores.get(r, 0.0) + weight / (RRF_K + rank)
-    return scores
+def distinct(candidates: list[tuple[Chunk, float]], k: int) -> list[tuple[Chunk, float]]:
+    """The best `k` candidates, dropping a passage that mostly repeats a better one of the same
+    document (neighbouring chunks share `overlap` sentences)."""
+    kept: list[tuple[Chunk, float]] = []
+    for chunk, score in candidates:
+        dup = False
+        for other, _ in kept:
+            if other.doc_id != chunk.doc_id:
+                continue
+            overlap = min(other.end, chunk.end) - max(other.start, chunk.start)
+            if overlap > 0.5 * (chunk.end - chunk.start):
+                dup = True
+                break
+        if not dup:
+            kept.append((chunk, score))
+            if len(kept) == k:
+                break
+    return kept

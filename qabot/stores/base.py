@@ -72,6 +72,7 @@ class IndexView(abc.ABC):
     model_id: str
     n_chunks: int
     retriever: Retriever
+    has_sentence_vectors: bool = False  # the version keeps each passage's sentence vectors
 
     @abc.abstractmethod
     def chunk(self, row: int) -> Chunk:

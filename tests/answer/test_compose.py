@@ -4,17 +4,13 @@ real model (slow)."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-import qabot.answer.compose as answering
-from qabot.answer.compose import (
-    OVERLAP_WEIGHT,
-    make_answer,
-    score_sentences,
-    term_overlap,
-)
+from qabot.answer.compose import make_answer, score_sentences, term_overlap
+from qabot.answer.params import DEFAULT_ANSWER
 from qabot.config import Settings
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.search.lexical import LexicalIndex
@@ -49,7 +45,7 @@ def scored_sentence(question: str, chunk: Chunk) -> tuple[tuple[int, int], float
     confidence's sentence term), as `score_sentences` gives them."""
     embedder = HashingEmbedder()
     scored = score_sentences(question, embedder.embed_query(question), [chunk], embedder)[0]
-    return scored.spans[scored.best()], scored.best_own
+    return scored.spans[scored.best()], max(scored.own)
 
 
 def test_term_overlap_weighs_rare_words_more():
@@ -91,13 +87,13 @@ def test_a_sentence_that_says_it_gets_the_terms_of_the_sentence_before():
     first = "The Warsaw stock exchange first opened in 1817."
     cos = embedder.embed_passages([f"{chunk.title}: {first}"]) @ embedder.embed_query(question)
     assert score == pytest.approx(
-        float(cos[0]) + OVERLAP_WEIGHT * term_overlap(question, first, None)
+        float(cos[0]) + DEFAULT_ANSWER.overlap_weight * term_overlap(question, first, None)
     )
 
 
 def test_a_sentence_holding_the_terms_itself_beats_the_one_after_it():
     # The second sentence is closer to the question's wording ("did it begin when"); with the
-    # previous sentence's terms counted in full (CONTEXT_WEIGHT 1) it would win.
+    # previous sentence's terms counted in full (`context_weight` 1) it would win.
     text = (
         "Construction of the bridge began in 1932. Did it begin when the river froze, people asked."
     )
@@ -291,11 +287,11 @@ def test_the_answer_sentence_may_come_from_a_lower_passage_which_then_goes_first
     answer = ask()
     assert [h.chunk for h in answer.hits] == [second, first]
     assert answer.sentence == "The harbour bridge opened to traffic in 1932."
-    only_first = ask(answer_passages=1)  # as with a reranker: its order is kept
+    only_first = ask(params=replace(DEFAULT_ANSWER, answer_passages=1))  # as with a reranker
     assert [h.chunk for h in only_first.hits] == [first, second]
 
 
-def _shown(question: str, chunk) -> str:
+def _shown(question: str, chunk, params=DEFAULT_ANSWER) -> str:
     """The answer sentence `make_answer` shows for one passage (hashing embedder, no threshold)."""
     embedder = HashingEmbedder()
     answer = make_answer(
@@ -306,6 +302,7 @@ def _shown(question: str, chunk) -> str:
         k=1,
         threshold=0.0,
         embedder=embedder,
+        params=params,
     )
     return answer.sentence
 
@@ -343,7 +340,7 @@ def test_the_question_printed_in_the_text_is_never_its_answer():
     assert _shown(question, chunk).startswith("Netflix said")
 
 
-def test_a_number_asked_for_comes_from_the_sentence_holding_one(monkeypatch):
+def test_a_number_asked_for_comes_from_the_sentence_holding_one():
     # The first sentence restates the question's premise; the count is in the second.
     question = "How many baby swings were recalled this week?"
     text = (
@@ -352,8 +349,8 @@ def test_a_number_asked_for_comes_from_the_sentence_holding_one(monkeypatch):
     )
     chunk = _passage("recall", "Recall", text)
     assert _shown(question, chunk) == "Baby swings were recalled this week, 2 million of them."
-    monkeypatch.setattr(answering, "QUANTITY_PENALTY", 0.0)  # the premise wins without the rule
-    assert _shown(question, chunk).startswith("Baby swings sold")
+    without_rule = replace(DEFAULT_ANSWER, quantity_penalty=0.0)  # the premise wins then
+    assert _shown(question, chunk, without_rule).startswith("Baby swings sold")
 
 
 def test_a_sentence_calling_the_asked_for_thing_the_noun_is_shown_after_the_one_naming_it():

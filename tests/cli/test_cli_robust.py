@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from qabot.cli.main import app, escape
+from qabot.cli.common import escape
+from qabot.cli.main import app
 from qabot.stores.files.folders import VersionFolders
 from tests.helpers import write
 

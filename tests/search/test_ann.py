@@ -124,14 +124,6 @@ def test_added_vectors_get_the_next_ids(kind, vectors):
     assert ids[:, 0].tolist() == list(range(2990, 3000))
 
 
-@pytest.mark.parametrize("kind", ann.KINDS)
-def test_excluded_ids_are_never_returned(kind, indexes, vectors):
-    exclude = np.arange(0, 3000, 2)  # every even id, as if deleted
-    _, ids = ann.search(indexes[kind], vectors[:20], k=10, exclude=exclude)
-    assert not set(ids.ravel().tolist()) & set(exclude.tolist())
-    assert ids[1::2, 0].tolist() == list(range(1, 20, 2))  # odd ids still find themselves
-
-
 def test_fewer_vectors_than_k_pads_with_minus_one(vectors):
     index = ann.build_index(vectors[:3], kind="flat")
     scores, ids = ann.search(index, vectors[:1], k=5)

@@ -1,10 +1,37 @@
-"""What of a question is searched: greetings and mentions cut, the question itself kept."""
+"""Which questions can be asked (`check_question`), and what of a question is searched:
+greetings and mentions cut, the question itself kept."""
 
 from __future__ import annotations
 
 import pytest
 
-from qabot.search.question import search_text
+from qabot.errors import QuestionError
+from qabot.search.question import check_question, search_text
+
+
+def test_a_question_is_checked_once_with_its_whitespace_collapsed():
+    assert check_question("  Who\n attended\tthe council? ", max_chars=30) == (
+        "Who attended the council?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("asked", "reason", "length", "limit", "says"),
+    [
+        ("", "empty", None, None, "the question is empty"),
+        (" \n\t ", "empty", None, None, "the question is empty"),
+        ("why " * 10, "too_long", 39, 20, "39 characters long; the limit is 20"),
+        ("who \udcff?", "not_utf8", None, None, "not valid UTF-8"),
+    ],
+)
+def test_a_question_that_cannot_be_asked_says_why(asked, reason, length, limit, says):
+    with pytest.raises(QuestionError, match=says) as refused:
+        check_question(asked, max_chars=20)
+    assert (refused.value.reason, refused.value.length, refused.value.limit) == (
+        reason,
+        length,
+        limit,
+    )
 
 
 @pytest.mark.parametrize(

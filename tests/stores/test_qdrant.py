@@ -350,7 +350,7 @@ def test_a_local_folder_open_in_another_process_names_the_way_out(settings, seed
 def test_cli_status_and_verify_name_the_collection(qdrant, seeds, monkeypatch):
     from typer.testing import CliRunner
 
-    from qabot.cli import main as cli
+    from qabot.cli.main import app
 
     _seed(seeds)
     env = {
@@ -364,20 +364,16 @@ def test_cli_status_and_verify_name_the_collection(qdrant, seeds, monkeypatch):
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(cli._State, "settings", None)
     runner = CliRunner()
-    assert runner.invoke(cli.app, ["index", "build"]).exit_code == 0
-    monkeypatch.setattr(cli._State, "settings", None)
-    status = runner.invoke(cli.app, ["index", "status"])
+    assert runner.invoke(app, ["index", "build"]).exit_code == 0
+    status = runner.invoke(app, ["index", "status"])
     assert status.exit_code == 0, status.output
     assert "Stored in: Qdrant collection" in status.output and "Checksums" not in status.output
     if not qdrant.qdrant_url:
         assert svc_size(qdrant) > 0
-    monkeypatch.setattr(cli._State, "settings", None)
-    verify = runner.invoke(cli.app, ["index", "verify"])
+    verify = runner.invoke(app, ["index", "verify"])
     assert verify.exit_code == 0 and "is intact: 4 chunks of 4 documents" in verify.output
-    monkeypatch.setattr(cli._State, "settings", None)
-    ask = runner.invoke(cli.app, ["ask", "--json", QUESTIONS[0]])
+    ask = runner.invoke(app, ["ask", "--json", QUESTIONS[0]])
     assert ask.exit_code == 0 and '"doc_id": "eiffel.txt"' in ask.output
 
 

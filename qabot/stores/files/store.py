@@ -29,6 +29,7 @@ class FilesView(IndexView):
         self.version = data.version
         self.model_id = data.model_id
         self.n_chunks = len(data.chunks)
+        self.has_sentence_vectors = data.sentence_vectors is not None
         self.searcher = ann.Searcher(data.vectors, index=data.ann)
         lexical = data.lexical
         if lexical is None:  # an index from before BM25, or a damaged bm25/: rebuild in memory
