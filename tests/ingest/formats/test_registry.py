@@ -2,6 +2,7 @@
 
 import pytest
 
+from qabot.bot.messages import TEXTS
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.errors import DocumentError
 from qabot.ingest.formats import (
@@ -24,6 +25,9 @@ def test_the_formats_are_named_once_from_the_registry():
     assert supported_suffixes() == {
         ".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".jsonl"
     }  # fmt: skip
+    # The bot's messages list them from here too.
+    assert "(txt, md, html, pdf, docx, jsonl)" in TEXTS["help"]["en"]
+    assert "txt, md, html, pdf, docx or jsonl files" in TEXTS["upload_unsupported"]["en"]
 
 
 @pytest.mark.parametrize(
