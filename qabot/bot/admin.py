@@ -19,8 +19,8 @@ from qabot.bot.formatting import Block, render_messages
 from qabot.bot.messages import Html, count, plain, text
 from qabot.errors import IndexLockedError, LinkError, QabotError
 from qabot.feedback.unanswered import report_from
-from qabot.ingest.documents import file_sha256
 from qabot.ingest.links import link_in
+from qabot.ingest.scan import file_sha256
 from qabot.service import QAService
 from qabot.types import BuildReport
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import html
 
+from qabot.ingest.formats import format_names, formats_text
 from qabot.plurals import counted
 
 LANGUAGES = ("en", "uk")
+# The document formats as the readers' registry (qabot/ingest/formats) names them.
+_FORMATS = ", ".join(format_names(dots=False))  # txt, md, html, pdf, docx, jsonl
 
 TEXTS: dict[str, dict[str, str]] = {
     "start": {
@@ -44,7 +47,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "text around the answer, and 👍 / 👎 tell the admins whether it helped (tap the other to "
         "change your vote).\n"
         "{edits}In a forum group I answer in the question's topic.\n"
-        "Admins: send a file (txt, md, html, pdf, docx, jsonl) to add it, or a web page's "
+        f"Admins: send a file ({_FORMATS}) to add it, or a web page's "
         "link (or <code>/add URL</code>) to add the page; the same content is indexed once. "
         "Files put in the documents folder are indexed by themselves. /reindex, /stats, "
         "/unanswered (the questions the documents could not answer).",
@@ -57,7 +60,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "<b>Джерело</b> – текст навколо відповіді, а 👍 / 👎 кажуть адміністраторам, чи вона "
         "допомогла (натисніть іншу, щоб змінити оцінку).\n"
         "{edits}У групі з темами я відповідаю в темі запитання.\n"
-        "Адміністратори: надішліть файл (txt, md, html, pdf, docx, jsonl), щоб додати його, "
+        f"Адміністратори: надішліть файл ({_FORMATS}), щоб додати його, "
         "або посилання на вебсторінку (чи <code>/add URL</code>), щоб додати сторінку; той "
         "самий вміст індексується один раз. Файли, покладені в теку документів, індексуються "
         "самі. /reindex, /stats, /unanswered (запитання, на які документи не відповіли).",
@@ -157,8 +160,10 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "sources_line": {"en": "• {title} ({chunks})", "uk": "• {title} ({chunks})"},
     "upload_unsupported": {
-        "en": "I can't read “{name}”. Send txt, md, html, pdf, docx or jsonl files.",
-        "uk": "Я не можу прочитати «{name}». Надсилайте файли txt, md, html, pdf, docx або jsonl.",
+        "en": "I can't read “{name}”. Send " + formats_text(dots=False, last="or") + " files.",
+        "uk": "Я не можу прочитати «{name}». Надсилайте файли "
+        + formats_text(dots=False, last="або")
+        + ".",
     },
     "upload_too_big": {
         "en": "“{name}” is {mb} MB; Telegram lets bots download files up to 20 MB.",

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from qabot.ingest.documents import SUPPORTED
+from qabot.ingest.formats import supported_suffixes
 
 # Telegram lets bots download files up to 20 MB (the Bot API's getFile limit).
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
@@ -20,7 +20,7 @@ def suffix_of(file_name: str | None) -> str:
 
 
 def is_supported(file_name: str | None) -> bool:
-    return suffix_of(file_name) in SUPPORTED
+    return suffix_of(file_name) in supported_suffixes()
 
 
 def safe_file_name(file_name: str | None) -> str:

@@ -6,7 +6,7 @@ index manifest records per file.
 
 from __future__ import annotations
 
-from qabot.ingest.documents import FileEntry
+from qabot.ingest.scan import FileEntry
 
 
 def find_duplicates(files: list[FileEntry], *, indexed: dict[str, dict]) -> dict[str, str]:

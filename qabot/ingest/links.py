@@ -1,8 +1,9 @@
 """Web pages added by their link: fetched with care, stored in the documents folder.
 
 A page is kept as an HTML file below ``seeds/links/``, its first line recording the URL
-(`qabot.ingest.documents.LINK_MARK`). Rebuilds then read it like any HTML file, the URL stays its
-source in answers, and sending the same link again replaces the file (refreshes the page).
+(`qabot.ingest.formats.html.LINK_MARK`). Rebuilds then read it like any HTML file, the URL
+stays its source in answers, and sending the same link again replaces the file (refreshes the
+page).
 
 The fetch refuses what a link from a chat should never reach: schemes other than http(s),
 and hosts whose addresses are not public (private, loopback, link-local...), checked for
@@ -23,7 +24,9 @@ from urllib.parse import urljoin, urlsplit
 
 from qabot.errors import DocumentError, LinkError
 from qabot.fsutil import fsync_dir, fsync_file, write_error
-from qabot.ingest.documents import LINK_MARK, FileEntry, read_file
+from qabot.ingest.formats import read_file
+from qabot.ingest.formats.html import LINK_MARK
+from qabot.ingest.scan import FileEntry
 
 LINKS_FOLDER = "links"
 MAX_REDIRECTS = 5

@@ -10,7 +10,8 @@ import pytest
 
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.ingest.dates import date_in_name, day_number, declared_date, parse_date
-from qabot.ingest.documents import read_file, scan_folder
+from qabot.ingest.formats import read_file
+from qabot.ingest.scan import scan_folder
 from qabot.search.lexical import LexicalIndex
 from qabot.search.retrieval import MODES, NO_RECENCY, Recency, Retriever
 from qabot.service import QAService
@@ -156,11 +157,11 @@ def test_the_service_asks_on_the_day_given(settings, seeds):
 def test_an_index_from_before_dates_gets_them_without_embedding(settings, seeds, monkeypatch):
     write(seeds / "nato-2024-12-04.txt", "NATO\nRutte spoke in Brussels about the winter.")
     write(seeds / "plain.txt", "Plain\nNo date anywhere in this one.")
-    import qabot.ingest.documents as documents
+    import qabot.ingest.text as text
 
     # The build as it was: no dates read, none in the manifest.
     with monkeypatch.context() as m:
-        m.setattr(documents, "date_in_name", lambda name: "")
+        m.setattr(text, "date_in_name", lambda name: "")
         embedder = HashingEmbedder()
         QAService(settings, embedder=embedder).build()
     store = VersionFolders(settings.index_dir)
