@@ -76,14 +76,14 @@ def main() -> None:
     benchlib.write_corpus(source[:3], warm / "seeds" / "corpus.jsonl")
     QAService(benchlib.settings_for(warm, embedder=args.embedder), embedder=emb).build()
 
-    timer = benchlib.build_stage_timer(emb)
+    timer = benchlib.build_stage_timer()
     profiler = None
     if args.profile:
         from pyinstrument import Profiler
 
         profiler = Profiler()
         profiler.start()
-    with timer.patched():
+    with timer.recording():
         cpu0, start = time.process_time(), time.perf_counter()
         report = service.build(full=True)
         build_s, build_cpu = time.perf_counter() - start, time.process_time() - cpu0

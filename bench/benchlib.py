@@ -20,9 +20,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -216,101 +213,29 @@ def copy_workdir(src: Path, dst: Path) -> Path:
     return dst
 
 
-class StageTimer:
-    """Wall seconds spent inside named functions, by wrapping them in their modules for the
-    duration of a `with timer.patched():` block. Times are inclusive (a stage that calls
-    another includes it); calls made while the same stage is running are not counted twice.
-
-    A stage is timed where its caller looks it up (the module attribute, the class, the
-    instance). `add` refuses a name that is not there: renamed or removed, it would time
-    nothing and the breakdown would quietly say the stage costs 0 ms
-    (tests/test_bench.py runs the stage list of `build_stage_timer`). The build's stages are
-    timed so until qabot marks them with spans as it marks a question's (`SpanTimer`)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-        self.calls: dict[str, int] = defaultdict(int)
-        self._targets: list[tuple[object, str, str]] = []
-        self._active: set[str] = set()
-        self.order: list[str] = []
-
-    def add(self, owner: object, attr: str, stage: str) -> None:
-        if not callable(getattr(owner, attr, None)):
-            name = getattr(owner, "__name__", type(owner).__name__)
-            raise AttributeError(
-                f"{name}.{attr} does not exist (or is not callable), so the stage {stage!r} "
-                "would time nothing: point the stage at what qabot calls now "
-                "(bench/benchlib.py, build_stage_timer)"
-            )
-        self._targets.append((owner, attr, stage))
-        if stage not in self.order:
-            self.order.append(stage)
-
-    def _wrap(self, fn: Callable, stage: str) -> Callable:
-        def wrapper(*args, **kwargs):
-            if stage in self._active:
-                return fn(*args, **kwargs)
-            self._active.add(stage)
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.seconds[stage] += time.perf_counter() - start
-                self.calls[stage] += 1
-                self._active.discard(stage)
-
-        return wrapper
-
-    @contextmanager
-    def patched(self) -> Iterator[StageTimer]:
-        saved = []
-        for owner, attr, stage in self._targets:
-            original = getattr(owner, attr)
-            saved.append((owner, attr, original))
-            setattr(owner, attr, self._wrap(original, stage))
-        try:
-            yield self
-        finally:
-            for owner, attr, original in reversed(saved):
-                setattr(owner, attr, original)
-
-    def reset(self) -> None:
-        self.seconds.clear()
-        self.calls.clear()
-
-
-def build_stage_timer(embedder) -> StageTimer:
-    """A StageTimer over every stage of `QAService.build` (qabot.indexing.pipeline.build_version and the
-    service's reload), each wrapped where the build looks it up. The ANN stages run only when
-    the index gets an ANN structure (QABOT_VECTOR_INDEX, or auto at large sizes)."""
-    import qabot.indexing.pipeline as indexer
-    import qabot.search.ann as ann
-    import qabot.search.lexical as lexical
-    import qabot.service as service
-    import qabot.stores.files.folders as store
-
-    t = StageTimer()
-    t.add(indexer, "scan_folder", "scan + hash files")
-    t.add(indexer, "_load_previous", "load previous index")
-    t.add(indexer, "read_file", "read + parse documents")
-    t.add(indexer, "chunk_document", "chunking (incl. token counting)")
-    t.add(embedder, "count_tokens", "  token counting")
-    t.add(indexer, "embed_chunks", "embedding (encode)")
-    t.add(indexer, "_assemble", "gather reused chunks + vectors")
-    t.add(ann, "copy_index", "ANN copy (the held one serves searches)")
-    t.add(indexer, "update_lexical", "BM25 build")
-    t.add(indexer, "build_lexical", "  BM25 from scratch (all chunks)")
-    t.add(ann, "build_index", "ANN build (train + add)")
-    t.add(ann, "add_to_index", "ANN append")
-    t.add(store.VersionFolders, "write", "store write (fsync'd files)")
-    t.add(lexical.LexicalIndex, "save", "  BM25 save")
-    t.add(ann, "save_index", "  ANN save")
-    t.add(store.VersionFolders, "clean", "clean old versions")
-    t.add(service.QAService, "_export_query_model", "ONNX export (once per model)")
-    t.add(service.QAService, "reload_if_changed", "reload from disk (if another version)")
-    t.add(store.VersionFolders, "load", "  index load (also inside 'load previous')")
-    t.add(service, "_Loaded", "search structures (FAISS, BM25)")
-    return t
+# The spans `QAService.build` marks (qabot/timing.py: in qabot/indexing/pipeline.py, the files
+# store and qabot/service.py), labelled as in a breakdown; two leading spaces per level of
+# nesting. The ANN stage does work only when the index gets an ANN structure (QABOT_VECTOR_INDEX,
+# or auto at large sizes); "index load" runs when the build does not start from the version the
+# service holds; sentence vectors only for a model that ranks with them.
+BUILD_STAGES = {
+    "clean": "clean old versions",
+    "scan": "scan + hash files",
+    "load_previous": "load previous index",
+    "index_load": "  index load (also inside 'reload')",
+    "read": "read + parse documents",
+    "chunk": "chunking (incl. token counting)",
+    "embed": "embedding (encode)",
+    "embed_sentence_vectors": "sentence vectors (encode)",
+    "store_write": "store write",
+    "assemble": "  gather reused chunks + vectors",
+    "bm25_build": "  BM25 build",
+    "ann_build": "  ANN build or append",
+    "write_files": "  write version files (fsync'd)",
+    "search_structures": "  search structures (FAISS, BM25)",
+    "onnx_export": "ONNX export (once per model)",
+    "reload": "reload from disk (if another version)",
+}
 
 
 # The spans `QAService.ask` marks (qabot/timing.py: in qabot/service.py, search/retrieval.py and
@@ -333,8 +258,7 @@ QUERY_STAGES = {
 
 class SpanTimer:
     """Wall seconds per stage from the spans qabot marks itself (`qabot.timing.span`), recorded
-    inside `with timer.recording():`. Read like a StageTimer (`order`, `seconds`, `calls`, by
-    label); a span qabot marks that `stages` does not name is listed under its own name, so a
+    inside `with timer.recording():`, read by label (`order`, `seconds`, `calls`); a span qabot marks that `stages` does not name is listed under its own name, so a
     new or renamed span shows up instead of vanishing. `calls` counts entries into a span (a
     span around a loop counts once)."""
 
@@ -369,6 +293,11 @@ class SpanTimer:
         self.spans.clear()
 
 
+def build_stage_timer() -> SpanTimer:
+    """A SpanTimer over the stages of `QAService.build`."""
+    return SpanTimer(BUILD_STAGES)
+
+
 def query_stage_timer() -> SpanTimer:
     """A SpanTimer over the stages of `QAService.ask`: encoding the question, retrieval (dense
     search, the sentence search when the index holds sentence vectors, BM25, fusion) and the
@@ -376,7 +305,7 @@ def query_stage_timer() -> SpanTimer:
     return SpanTimer(QUERY_STAGES)
 
 
-def print_breakdown(timer: StageTimer, total: float, *, indent: str = "  ") -> None:
+def print_breakdown(timer: SpanTimer, total: float, *, indent: str = "  ") -> None:
     """Each stage's seconds and share of `total`; nested stages (two leading spaces) are parts of
     the line above and are not added into 'other'."""
     top = 0.0

@@ -366,13 +366,15 @@ class QAService:
                 progress=progress,
                 held=loaded,
             )
-            self._export_query_model()
+            with span("onnx_export"):
+                self._export_query_model()
         if written is not None:
             with self._lock:
                 if self.store.current_version() == written.version:
                     self._loaded = written  # readers holding the old one finish with it
                     log.info("loaded index version %s", written.version)
-        self.reload_if_changed()
+        with span("reload"):
+            self.reload_if_changed()
         return report
 
     def status(self) -> IndexStatus:

@@ -25,7 +25,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 def escape(text: str) -> str:
     """Text qabot did not write (passages, titles, file names, errors) made safe to print with
     rich: its markup escaped ("[/]" would raise MarkupError) and terminal escapes dropped."""
-    from qabot.ingest.documents import printable
+    from qabot.ingest.text import printable
 
     return escape_markup(printable(text))
 

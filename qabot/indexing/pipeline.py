@@ -26,9 +26,12 @@ from qabot.ingest.chunking import (
     passage_for_embedding,
     sentences_for_embedding,
 )
-from qabot.ingest.documents import MAX_DOCUMENT_CHARS, Scan, read_file, scan_folder
 from qabot.ingest.duplicates import find_duplicates
+from qabot.ingest.formats import formats_text, read_file
+from qabot.ingest.scan import Scan, scan_folder
+from qabot.ingest.text import MAX_DOCUMENT_CHARS
 from qabot.stores.base import IndexView, Previous, Store
+from qabot.timing import span
 from qabot.types import BuildReport, Chunk, Document, IndexStatus
 
 log = logging.getLogger("qabot")
@@ -87,11 +90,16 @@ def build(
         log.warning("QABOT_SENTENCE_VECTORS: this store keeps no sentence vectors")
         options = _without_sentences(options)
     with store.lock():
-        store.clean()
-        scan = scan_folder(options.seeds_dir, follow_external_links=options.follow_external_links)
+        with span("clean"):
+            store.clean()
+        with span("scan"):
+            scan = scan_folder(
+                options.seeds_dir, follow_external_links=options.follow_external_links
+            )
         report.skipped.extend(scan.skipped)
         chunking = chunking_manifest(options)
-        prev = None if full else store.previous(held=held)
+        with span("load_previous"):
+            prev = None if full else store.previous(held=held)
         if prev is not None and (prev.model_id != embedder.model_id or prev.chunking != chunking):
             log.warning(
                 "%s changed since the last build (%s -> %s): embedding everything",
@@ -108,7 +116,7 @@ def build(
         if not plan.docs:
             raise NoDocumentsError(
                 f"no readable documents in {options.seeds_dir}/ "
-                f"({len(report.skipped)} skipped): add .txt, .md, .html, .pdf, .docx or .jsonl files"
+                f"({len(report.skipped)} skipped): add {formats_text()} files"
             )
         to_embed = plan.to_embed
         nothing = not report.changed_anything and not to_embed and not plan.retired
@@ -125,8 +133,10 @@ def build(
         plan.duplicates = report.duplicates
         embedded = embed_documents(to_embed, embedder, options, progress=progress)
         report.chunks_embedded = len(embedded.chunks)
-        written = store.write(plan=plan, previous=prev, embedded=embedded)
-        store.clean()
+        with span("store_write"):
+            written = store.write(plan=plan, previous=prev, embedded=embedded)
+        with span("clean"):
+            store.clean()
         report.documents_total = len(plan.docs)
         kept = sum(prev.doc_chunks[p.doc_id] for p in plan.kept) if prev is not None else 0
         report.chunks_total = kept + len(embedded.chunks)
@@ -161,7 +171,8 @@ def plan_build(scan: Scan, prev: Previous | None, report: BuildReport, *, max_ch
                     plan.docs.append(PlannedDoc(doc_id, doc_sha[doc_id], None, True))
             continue
         try:
-            docs = read_file(entry, max_chars=max_chars)
+            with span("read"):
+                docs = read_file(entry, max_chars=max_chars)
         except DocumentError as exc:
             report.skipped.append((entry.rel, str(exc)))
             log.warning("skipped %s: %s", entry.rel, exc)
@@ -208,10 +219,12 @@ def embed_documents(
     by_doc: dict[str, list[Chunk]] = {}
     if docs:
         params = chunking_params(options, embedder)  # loads the model: only when embedding
-        for doc in docs:
-            by_doc[doc.doc_id] = chunk_document(doc, params, embedder.count_tokens)
+        with span("chunk"):
+            for doc in docs:
+                by_doc[doc.doc_id] = chunk_document(doc, params, embedder.count_tokens)
     flat = [c for doc in docs for c in by_doc[doc.doc_id]]
-    vectors = embed_chunks(embedder, flat, batch_size=options.batch_size, progress=progress)
+    with span("embed"):
+        vectors = embed_chunks(embedder, flat, batch_size=options.batch_size, progress=progress)
     dim = int(vectors.shape[1]) if len(flat) else int(embedder.dim)
     embedded = Embedded(flat, vectors, by_doc, dim)
     if options.sentences:
@@ -219,18 +232,19 @@ def embed_documents(
         counts = np.array([len(t) for t in texts], dtype=np.int64)
         embedded.sentence_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         flat_texts = [t for ts in texts for t in ts]
-        embedded.sentence_vectors = (
-            embed_texts(
-                embedder,
-                flat_texts,
-                batch_size=options.batch_size,
-                progress=progress,
-                desc="Sentences",
-                unit="sentence",
+        with span("embed_sentence_vectors"):
+            embedded.sentence_vectors = (
+                embed_texts(
+                    embedder,
+                    flat_texts,
+                    batch_size=options.batch_size,
+                    progress=progress,
+                    desc="Sentences",
+                    unit="sentence",
+                )
+                if flat_texts
+                else np.zeros((0, dim), dtype=np.float32)
             )
-            if flat_texts
-            else np.zeros((0, dim), dtype=np.float32)
-        )
     return embedded
 
 

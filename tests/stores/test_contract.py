@@ -177,7 +177,7 @@ def test_copies_are_indexed_once_and_named(store_settings, seeds):
     assert "zz-copy-of-eiffel.txt" not in {d for d, _, _ in svc.documents()}
     st = svc.status()
     assert st.duplicates == [("zz-copy-of-eiffel.txt", "eiffel.txt")] and st.new == []
-    from qabot.ingest.documents import file_sha256
+    from qabot.ingest.scan import file_sha256
 
     assert svc.indexed_as(file_sha256(seeds / "eiffel.txt")) == "eiffel.txt"
     assert svc.indexed_as("0" * 64) is None

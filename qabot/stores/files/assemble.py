@@ -20,6 +20,7 @@ from qabot.search import ann
 from qabot.search.lexical import ANALYZER, LexicalIndex
 from qabot.stores.files.folders import CHUNK_DTYPE, IndexData, StoredDocument, VersionFolders
 from qabot.stores.files.manifest import Manifest
+from qabot.timing import span
 from qabot.types import Chunk
 
 log = logging.getLogger("qabot")
@@ -60,10 +61,11 @@ def write_version(
     layout = _layout(plan, old)
     docs = [d.doc for d in layout]
     sources = _sources(layout, embedded)
-    chunks, vectors = _assemble(old, sources, embedded)
-    sentences = None
-    if embedded.sentence_vectors is not None:
-        sentences = _sentences(old, sources, embedded)
+    with span("assemble"):
+        chunks, vectors = _assemble(old, sources, embedded)
+        sentences = None
+        if embedded.sentence_vectors is not None:
+            sentences = _sentences(old, sources, embedded)
     manifest = Manifest(
         model_id=plan.model_id,
         chunking=plan.chunking,
@@ -74,20 +76,23 @@ def write_version(
         lexical=ANALYZER,
         dates=True,
     )
-    lexical = _update_lexical(old, layout, docs, chunks)
+    with span("bm25_build"):
+        lexical = _update_lexical(old, layout, docs, chunks)
     appended = old is not None and _appends_only(layout, old)
-    ann_index = _vector_index(old, appended, vectors, setting=ann_setting)
+    with span("ann_build"):
+        ann_index = _vector_index(old, appended, vectors, setting=ann_setting)
     manifest.ann = ann.describe(ann_index) if ann_index is not None else {"kind": "flat"}
-    return folders.write(
-        manifest=manifest,
-        docs=docs,
-        chunks=chunks,
-        vectors=vectors,
-        lexical=lexical,
-        ann_index=ann_index,
-        appended_to=old if appended else None,
-        sentences=sentences,
-    )
+    with span("write_files"):
+        return folders.write(
+            manifest=manifest,
+            docs=docs,
+            chunks=chunks,
+            vectors=vectors,
+            lexical=lexical,
+            ann_index=ann_index,
+            appended_to=old if appended else None,
+            sentences=sentences,
+        )
 
 
 def _layout(plan: BuildPlan, old: IndexData | None) -> list[DocRows]:

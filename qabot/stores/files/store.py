@@ -16,6 +16,7 @@ from qabot.search.retrieval import Retriever
 from qabot.stores.base import IndexView, Previous, Store, Verification, day_lookup
 from qabot.stores.files.assemble import build_lexical, write_version
 from qabot.stores.files.folders import IndexData, VersionFolders
+from qabot.timing import span
 from qabot.types import Chunk, Document, IndexStatus
 
 log = logging.getLogger("qabot")
@@ -30,12 +31,13 @@ class FilesView(IndexView):
         self.model_id = data.model_id
         self.n_chunks = len(data.chunks)
         self.has_sentence_vectors = data.sentence_vectors is not None
-        self.searcher = ann.Searcher(data.vectors, index=data.ann)
-        lexical = data.lexical
-        if lexical is None:  # an index from before BM25, or a damaged bm25/: rebuild in memory
-            log.info("building the lexical index of version %s in memory", data.version)
-            # Kept on the data too: the next incremental build starts from it.
-            lexical = data.lexical = build_lexical(data.docs, data.chunks)
+        with span("search_structures"):
+            self.searcher = ann.Searcher(data.vectors, index=data.ann)
+            lexical = data.lexical
+            if lexical is None:  # before BM25, or a damaged bm25/: rebuilt in memory
+                log.info("building the lexical index of version %s in memory", data.version)
+                # Kept on the data too: the next incremental build starts from it.
+                lexical = data.lexical = build_lexical(data.docs, data.chunks)
         self.retriever = Retriever(
             dense_search=self.searcher.top,
             lexical=lexical,
@@ -96,7 +98,9 @@ class FilesStore(Store):
         return self.folders.current_version()
 
     def load(self, *, expect_model_id: str | None = None) -> FilesView:
-        return FilesView(self.folders.load(expect_model_id=expect_model_id))
+        with span("index_load"):
+            data = self.folders.load(expect_model_id=expect_model_id)
+        return FilesView(data)
 
     def indexed_files(self) -> dict[str, dict]:
         try:
@@ -146,7 +150,8 @@ class FilesStore(Store):
             if isinstance(held, FilesView) and held.version == self.folders.current_version():
                 old = held.data
             else:
-                old = self.folders.load()
+                with span("index_load"):
+                    old = self.folders.load()
         except (IndexCorruptError, IndexMismatchError) as exc:
             log.warning("previous index unusable (%s); embedding everything again", exc)
             return None
