@@ -37,7 +37,7 @@ import numpy as np
 
 from qabot.answer.params import DEFAULT_ANSWER, AnswerParams
 from qabot.config import Settings
-from qabot.embedders.calibration import builds_sentence_vectors, chunk_tokens
+from qabot.embedders.registry import builds_sentence_vectors, chunk_tokens
 from qabot.errors import QabotError
 from qabot.ingest.dates import parse_date
 from qabot.plurals import english

@@ -23,13 +23,13 @@ from qabot.answer.compose import make_answer
 from qabot.answer.params import DEFAULT_ANSWER, AnswerParams
 from qabot.config import Settings
 from qabot.embedders import Embedder, load_embedder
-from qabot.embedders.calibration import (
+from qabot.embedders.registry import (
+    backend,
     builds_sentence_vectors,
     calibration,
     chunk_tokens,
     default_threshold,
 )
-from qabot.embedders.registry import backend
 from qabot.errors import IndexMissingError, QabotError
 from qabot.fsutil import write_error
 from qabot.indexing import pipeline

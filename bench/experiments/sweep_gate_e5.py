@@ -32,7 +32,7 @@ import numpy as np
 
 from qabot import evaluation as ev
 from qabot.config import get_settings
-from qabot.embedders.calibration import calibration
+from qabot.embedders.registry import calibration
 from qabot.search.retrieval import script
 
 

@@ -1,6 +1,6 @@
 """The bot keeps the index up to date with the documents folder (QABOT_WATCH_SEEDS).
 
-The same steps as `qabot index watch` (`qabot.ingest.watching`), on the bot's event loop: each build
+The same steps as `qabot index watch` (`qabot.watching`), on the bot's event loop: each build
 runs in a worker thread under the bot's build lock, the one admins' uploads, links and
 /reindex take, so a watched change and an upload never build at once. Questions meanwhile
 are answered from the current version; the new one replaces it in one step.
@@ -14,9 +14,9 @@ import logging
 
 from qabot.config import Settings
 from qabot.errors import QabotError
-from qabot.ingest.watching import Debounce, prepare_folder, try_build, watch_options
 from qabot.service import QAService
 from qabot.types import BuildReport
+from qabot.watching import Debounce, prepare_folder, try_build, watch_options
 
 log = logging.getLogger("qabot.bot")
 

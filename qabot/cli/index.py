@@ -145,7 +145,7 @@ def index_watch() -> None:
 
     Example: qabot index watch
     """
-    from qabot.ingest.watching import watch_seeds
+    from qabot.watching import watch_seeds
 
     def go():
         service = make_service()

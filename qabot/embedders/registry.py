@@ -14,11 +14,12 @@ settings import this module, so `qabot --help` stays fast.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qabot.embedders.calibration import CALIBRATIONS, Calibration
+from qabot.embedders.calibration import CALIBRATIONS, FALLBACK, Calibration
 from qabot.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ class Backend:
             return self.calibration
         return self.calibration.get(model)
 
+
+log = logging.getLogger("qabot")
 
 BACKENDS: dict[str, Backend] = {}
 
@@ -123,3 +126,41 @@ register(
 )
 # No model: a hashed bag of words, for tests and smoke runs.
 register(Backend("hashing", factory=_hashing, calibration=CALIBRATIONS["hashing"]))
+
+
+# -- what follows from a backend's calibration ---------------------------------------------
+def calibration(embedder: str, model: str) -> Calibration:
+    """The calibration for an embedder setting (backend, model name): the one its registry entry
+    declares, FALLBACK for a model the entry has none for."""
+    backend = BACKENDS.get(embedder)
+    if backend is None:
+        return FALLBACK
+    found = backend.calibration_for(model)
+    if found is None:
+        log.info("no calibrated threshold for %s; using MiniLM's %.2f", model, FALLBACK.threshold)
+        return FALLBACK
+    return found
+
+
+def builds_sentence_vectors(*, embedder: str, model: str, setting: bool | None) -> bool:
+    """Whether an index stores its chunks' sentence vectors: QABOT_SENTENCE_VECTORS when set,
+    else where they rank (the backend's `Backend.sentence_vectors`: e5). Stored, they also
+    spare embedding the first passage's sentences at question time to pick the answer
+    sentence."""
+    if setting is not None:
+        return setting
+    backend = BACKENDS.get(embedder)
+    return backend is not None and backend.sentence_vectors
+
+
+def chunk_tokens(*, embedder: str, model: str, setting: int | None) -> int:
+    """Passage length: QABOT_CHUNK_TOKENS when set, else the embedder's
+    (`Calibration.chunk_tokens`)."""
+    if setting is not None:
+        return setting
+    return calibration(embedder, model).chunk_tokens
+
+
+def default_threshold(embedder: str, model: str) -> float:
+    """The calibrated threshold for an embedder setting (backend, model name)."""
+    return calibration(embedder, model).threshold

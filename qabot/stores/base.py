@@ -21,8 +21,8 @@ import numpy as np
 from qabot.types import Chunk, Document, IndexStatus
 
 if TYPE_CHECKING:
-    from qabot.indexing.plan import BuildPlan, Embedded
     from qabot.search.retrieval import Retriever
+    from qabot.stores.plan import BuildPlan, Embedded
 
 
 @dataclass

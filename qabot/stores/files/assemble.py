@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qabot.indexing.plan import BuildPlan, Embedded
 from qabot.ingest.chunking import passage_for_embedding
 from qabot.search import ann
 from qabot.search.lexical import ANALYZER, LexicalIndex
 from qabot.stores.files.folders import CHUNK_DTYPE, IndexData, StoredDocument, VersionFolders
 from qabot.stores.files.manifest import Manifest
+from qabot.stores.plan import BuildPlan, Embedded
 from qabot.timing import span
 from qabot.types import Chunk
 

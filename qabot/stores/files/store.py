@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from qabot.errors import IndexCorruptError, IndexMismatchError, QabotError
-from qabot.indexing.plan import BuildPlan, Embedded
 from qabot.search import ann
 from qabot.search.lexical import ANALYZER
 from qabot.search.retrieval import Retriever
 from qabot.stores.base import IndexView, Previous, Store, Verification, day_lookup
 from qabot.stores.files.assemble import build_lexical, write_version
 from qabot.stores.files.folders import IndexData, VersionFolders
+from qabot.stores.plan import BuildPlan, Embedded
 from qabot.timing import span
 from qabot.types import Chunk, Document, IndexStatus
 

@@ -12,10 +12,10 @@ import logging
 import numpy as np
 
 from qabot.errors import IndexCorruptError
-from qabot.indexing.plan import BuildPlan, Embedded
 from qabot.ingest.chunking import passage_for_embedding
 from qabot.search.lexical import ANALYZER
 from qabot.stores.base import Previous
+from qabot.stores.plan import BuildPlan, Embedded
 from qabot.stores.qdrant.index import FORMAT, QdrantIndex, doc_point_id
 from qabot.stores.qdrant.names import DENSE, SPARSE
 from qabot.stores.qdrant.search import Vocabulary, chunk_terms, sparse_vector

@@ -7,10 +7,10 @@ import logging
 from pathlib import Path
 
 from qabot.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QabotError
-from qabot.indexing.plan import BuildPlan, Embedded
 from qabot.search.lexical import ANALYZER
 from qabot.stores.base import Previous, Store, Verification
 from qabot.stores.lock import BuildLock
+from qabot.stores.plan import BuildPlan, Embedded
 from qabot.stores.qdrant import build
 from qabot.stores.qdrant.index import Current, QdrantIndex, check_model
 from qabot.stores.qdrant.search import QdrantView

@@ -16,8 +16,8 @@ import pytest
 
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.errors import NoDocumentsError
-from qabot.ingest.watching import SeedsFilter, prepare_folder, watch_seeds
 from qabot.service import QAService
+from qabot.watching import SeedsFilter, prepare_folder, watch_seeds
 from tests.helpers import write
 
 pytestmark = pytest.mark.timeout(60)
