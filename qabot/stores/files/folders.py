@@ -54,7 +54,7 @@ from qabot.fsutil import fsync_dir, fsync_file, write_error
 from qabot.stores.base import Verification
 from qabot.stores.files.manifest import Manifest
 from qabot.stores.lock import BuildLock, not_a_folder
-from qabot.types import Chunk
+from qabot.types import Chunk, Document
 
 # A version's vectors (and documents) are one file, or a few when builds that only added
 # documents hard-linked the previous version's files and wrote just the new rows (manifest
@@ -74,24 +74,21 @@ HASH_ON_LOAD_BYTES = 32 << 20
 CHUNK_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i4"), ("end", "<i4")])
 
 
-@dataclass
-class StoredDocument:
-    doc_id: str
-    title: str
-    source: str
-    text: str
-    sha256: str
-    date: str = ""  # ISO, "" when the document declares none (written only when set)
-    # Its docs.jsonl line as read or last written, so an unchanged document is not encoded
-    # again (20k documents took ~0.4 s of every add at 100k chunks). Never changed in place.
+@dataclass(frozen=True)
+class StoredDocument(Document):
+    """A document as the files store keeps it: with its docs.jsonl line as read or last written,
+    so an unchanged document is not encoded again (20k documents took ~0.4 s of every add at
+    100k chunks). The line is set once, never changed."""
+
     line: str | None = field(default=None, repr=False, compare=False)
 
     def json_line(self) -> str:
         if self.line is None:
+            # The key order every qabot wrote (the version's checksums cover these bytes).
             fields = {k: getattr(self, k) for k in ("doc_id", "title", "source", "text", "sha256")}
-            if self.date:
+            if self.date:  # written only when set
                 fields["date"] = self.date
-            self.line = json.dumps(fields, ensure_ascii=False)
+            object.__setattr__(self, "line", json.dumps(fields, ensure_ascii=False))
         return self.line
 
 

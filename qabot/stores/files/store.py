@@ -52,17 +52,7 @@ class FilesView(IndexView):
         return self.data.chunk(row)
 
     def document(self, doc_id: str) -> Document | None:
-        d = self.data.document(doc_id)
-        if d is None:
-            return None
-        return Document(
-            doc_id=d.doc_id,
-            title=d.title,
-            text=d.text,
-            source=d.source,
-            sha256=d.sha256,
-            date=d.date,
-        )
+        return self.data.document(doc_id)
 
     def documents(self) -> list[tuple[str, str, int]]:
         data = self.data
