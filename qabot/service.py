@@ -30,7 +30,7 @@ from qabot.embedders.registry import (
     chunk_tokens,
     default_threshold,
 )
-from qabot.errors import IndexMissingError, QabotError
+from qabot.errors import IndexCorruptError, IndexMissingError, QabotError
 from qabot.fsutil import write_error
 from qabot.indexing import pipeline
 from qabot.indexing.pipeline import BuildOptions
@@ -229,12 +229,23 @@ class QAService:
         query = search_text(question)
         with span("embed_query"):
             qvec = self.query_embedder.embed_query(query)
+        try:
+            answer = self._answer(query, qvec, k=k, as_of=as_of)
+        except IndexCorruptError:
+            # The version loaded here may be gone (a Qdrant collection dropped two full
+            # rebuilds later, by another process): read the live one and ask again.
+            if not self.reload_if_changed():
+                raise
+            log.info("the loaded index version was replaced and removed; asking the new one")
+            answer = self._answer(query, qvec, k=k, as_of=as_of)
+        answer.question = question
+        return answer
+
+    def _answer(self, query: str, qvec: np.ndarray, *, k: int, as_of: dt.date | None) -> Answer:
         with span("retrieve"):
             retrieval = self.retrieve(query, qvec, n=k * 3 + 5, as_of=as_of)
         with span("answer"):
-            answer = self.answer(query, qvec, retrieval, k=k)
-        answer.question = question
-        return answer
+            return self.answer(query, qvec, retrieval, k=k)
 
     @property
     def recency(self) -> Recency:

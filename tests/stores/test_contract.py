@@ -343,3 +343,22 @@ def test_a_build_killed_while_writing_leaves_the_previous_index_whole(store_sett
     assert after.verify().ok
     assert "rhine.txt" not in {d for d, _, _ in after.documents()}
     assert after.ask("Sentence 123 about rivers").hits
+
+
+def test_a_reader_survives_two_full_rebuilds_by_another_process(store_settings, seeds):
+    """The version a reader loaded is removed two full builds later (a Qdrant collection
+    dropped, a version folder deleted): its next question reads the live version."""
+    seed(seeds)
+    builder = service(store_settings)
+    builder.build()
+    reader = service(store_settings)
+    loaded = reader.index_version
+    assert reader.ask(QUESTIONS[0]).hits[0].chunk.doc_id == "eiffel.txt"
+    write(seeds / "nile.txt", "Nile\nThe Nile flows north through Egypt to the sea.")
+    builder.build(full=True)
+    builder.build(full=True)
+    # Whichever version it answers from (the files store's stays in memory), no error.
+    assert reader.ask(QUESTIONS[0]).hits[0].chunk.doc_id == "eiffel.txt"
+    reader.reload_if_changed()  # what the bot does before each question
+    assert reader.ask("Where does the Nile flow?").hits[0].chunk.doc_id == "nile.txt"
+    assert reader.index_version != loaded
