@@ -577,3 +577,73 @@ def test_an_older_analyzers_collection_with_every_file_changed_builds(qdrant, se
     report = svc.build()
     assert report.changed == ["a.txt"] and report.chunks_embedded == report.chunks_total == 1
     assert svc.ask("What did Rutte tell the allies?").hits[0].chunk.doc_id == "a.txt"
+
+
+def test_a_second_builder_anywhere_is_refused_while_one_writes(qdrant, seeds, tmp_path):
+    """Two builders on one collection (two machines: each its own index/ and file lock):
+    while A writes, B is refused by the lease in Qdrant with who holds it, and loses nothing;
+    A's build then commits whole."""
+    import threading
+
+    from qabot.errors import IndexLockedError
+
+    _seed(seeds)
+    a = QAService(qdrant, embedder=HashingEmbedder())
+    a.build()
+    # Machine B: its own index/ (and file lock), the same Qdrant.
+    other = qdrant.model_copy(
+        update={"index_dir": tmp_path / "machine-b", "qdrant_path": qdrant.qdrant_local_path}
+    )
+    b = QAService(other, embedder=HashingEmbedder())
+    write(seeds / "nile.txt", "Nile\nThe Nile flows north through Egypt.")
+    writing, go_on = threading.Event(), threading.Event()
+    real_upsert = a.store.index.upsert
+
+    def paused_upsert(*args, **kwargs):
+        writing.set()
+        assert go_on.wait(30)
+        return real_upsert(*args, **kwargs)
+
+    a.store.index.upsert = paused_upsert
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("a", a.build()))
+    thread.start()
+    assert writing.wait(30)
+    with pytest.raises(IndexLockedError, match=r"another build holds the Qdrant index.*pid"):
+        b.build()
+    go_on.set()
+    thread.join(30)
+    assert result["a"].added == ["nile.txt"]
+    assert a.verify().summary
+    assert b.build().chunks_embedded == 0  # A's commit is whole: nothing left for B to do
+    assert b.ask("Where does the Nile flow?").hits[0].chunk.doc_id == "nile.txt"
+
+
+def test_a_builder_that_lost_its_lease_does_not_commit(qdrant, seeds):
+    """A builder paused past its lease's expiry, whose lease another builder took over, stops
+    before its commit: the live version stays the other's."""
+    from qabot.errors import IndexLockedError
+    from qabot.stores.qdrant.lease import LEASE_ID
+
+    _seed(seeds)
+    svc = QAService(qdrant, embedder=HashingEmbedder())
+    svc.build()
+    version = svc.index_version
+    write(seeds / "nile.txt", "Nile\nThe Nile flows north through Egypt.")
+    lease = svc.store.lease
+    real_upsert = svc.store.index.upsert
+
+    def taken_over(*args, **kwargs):  # meanwhile another builder took the expired lease
+        svc.store.index.client.set_payload(
+            lease.collection, payload={"holder": "elsewhere:1:x"}, points=[LEASE_ID]
+        )
+        return real_upsert(*args, **kwargs)
+
+    svc.store.index.upsert = taken_over
+    with pytest.raises(IndexLockedError, match="lost its hold"):
+        svc.build()
+    svc.store.index.upsert = real_upsert
+    assert QAService(qdrant, embedder=HashingEmbedder()).index_version == version
+    # The one who lost it did not remove the other's lease on its way out.
+    [point] = svc.store.index.client.retrieve(lease.collection, ids=[LEASE_ID], with_payload=True)
+    assert point.payload["holder"] == "elsewhere:1:x"

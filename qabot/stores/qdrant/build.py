@@ -8,6 +8,7 @@ generation into the live collection and commits it with the manifest point.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 
@@ -25,10 +26,16 @@ log = logging.getLogger("qabot")
 
 
 def write(
-    index: QdrantIndex, *, plan: BuildPlan, previous: Previous | None, embedded: Embedded
+    index: QdrantIndex,
+    *,
+    plan: BuildPlan,
+    previous: Previous | None,
+    embedded: Embedded,
+    check: Callable[[], None] = lambda: None,
 ) -> None:
     """Persist `plan` (the caller holds the build lock): a new collection without `previous`,
-    else the next generation of the live one."""
+    else the next generation of the live one. `check` runs just before the commit (the lease
+    is still this builder's)."""
     live = previous.state if previous is not None else None  # (collection, manifest)
     old_docs: dict = live[1].get("docs", {}) if live is not None else {}
     kept = {p.doc_id: old_docs[p.doc_id] for p in plan.kept}
@@ -57,10 +64,10 @@ def write(
         "duplicates": plan.duplicates,
     }
     if live is None:
-        _write_full(index, manifest, written, chunks, vectors, counted)
+        _write_full(index, manifest, written, chunks, vectors, counted, check)
     else:
         _write_incremental(
-            index, live, manifest, kept, plan.retired, to_embed, chunks, vectors, counted
+            index, live, manifest, kept, plan.retired, to_embed, chunks, vectors, counted, check
         )
 
 
@@ -176,7 +183,7 @@ def _count_df(vocab: Vocabulary, counted: list[tuple[dict, int]], sign: int = 1)
         np.add.at(vocab.df, np.array(ids, dtype=np.int64), sign)
 
 
-def _write_full(index, manifest, docs, chunks, vectors, counted) -> None:
+def _write_full(index, manifest, docs, chunks, vectors, counted, check) -> None:
     """A new collection holding everything, then the alias moved to it."""
     vocab = Vocabulary([], [])
     vocab.ids_for({t for counts, _ in counted for t in counts})
@@ -208,6 +215,7 @@ def _write_full(index, manifest, docs, chunks, vectors, counted) -> None:
         "lexical": {"analyzer": ANALYZER, "avgdl": avgdl, **vocab.as_manifest()},
     }
     index.write_manifest(collection, manifest)
+    check()
     index.swap_alias(collection)
     # The collection before the previous one goes now (the previous one stays for readers
     # that loaded it), as the FAISS store keeps one version besides the current.
@@ -215,7 +223,7 @@ def _write_full(index, manifest, docs, chunks, vectors, counted) -> None:
 
 
 def _write_incremental(
-    index, previous, manifest, kept, retired, docs, chunks, vectors, counted
+    index, previous, manifest, kept, retired, docs, chunks, vectors, counted, check
 ) -> None:
     """New points at the next generation, the replaced ones marked, then the manifest (the
     commit); see qabot/stores/qdrant/index.py."""
@@ -260,6 +268,7 @@ def _write_incremental(
             index.upsert(collection, points)
         if retired_points:
             index.client.set_payload(collection, payload={"until": gen}, points=retired_points)
+        check()
         index.write_manifest(collection, manifest)
         index.track(collection, points, retired_chunks)
         if not index.filters and retired_points:

@@ -3,7 +3,9 @@ versioned collections of qabot/stores/qdrant/index.py."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 from qabot.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QabotError
@@ -13,6 +15,7 @@ from qabot.stores.lock import BuildLock
 from qabot.stores.plan import BuildPlan, Embedded
 from qabot.stores.qdrant import build
 from qabot.stores.qdrant.index import Current, QdrantIndex, check_model
+from qabot.stores.qdrant.lease import Lease
 from qabot.stores.qdrant.search import QdrantView
 from qabot.types import IndexStatus
 
@@ -20,11 +23,12 @@ log = logging.getLogger("qabot")
 
 
 class QdrantStore(Store):
-    """One qabot index in Qdrant; builds are serialised by the lock in `lock_dir` (index/)."""
+    """One qabot index in Qdrant; one builder at a time (`lock`)."""
 
     def __init__(self, index: QdrantIndex, *, lock_dir: Path) -> None:
         self.index = index
-        self._lock = BuildLock(lock_dir)
+        self._file_lock = BuildLock(lock_dir)  # builds of this machine's seeds/
+        self.lease = Lease(index)  # builders anywhere (qabot/stores/qdrant/lease.py)
 
     @classmethod
     def from_settings(cls, settings) -> QdrantStore:
@@ -99,8 +103,12 @@ class QdrantStore(Store):
         return Verification(view.version, files=expected, summary=summary)
 
     # -- writing ---------------------------------------------------------------------------
-    def lock(self) -> BuildLock:
-        return self._lock
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """This machine's file lock, then the lease in Qdrant that every builder of the index
+        takes (both re-entrant within one thread)."""
+        with self._file_lock, self.lease:
+            yield
 
     def clean(self) -> None:
         self.index.clean()
@@ -129,5 +137,7 @@ class QdrantStore(Store):
         )
 
     def write(self, *, plan: BuildPlan, previous: Previous | None, embedded: Embedded) -> None:
-        build.write(self.index, plan=plan, previous=previous, embedded=embedded)
+        build.write(
+            self.index, plan=plan, previous=previous, embedded=embedded, check=self.lease.check
+        )
         return None  # the caller loads the new generation (a few requests)
