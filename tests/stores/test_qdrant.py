@@ -647,3 +647,34 @@ def test_a_builder_that_lost_its_lease_does_not_commit(qdrant, seeds):
     # The one who lost it did not remove the other's lease on its way out.
     [point] = svc.store.index.client.retrieve(lease.collection, ids=[LEASE_ID], with_payload=True)
     assert point.payload["holder"] == "elsewhere:1:x"
+
+
+def test_cluster_settings_shape_the_collection(qdrant, seeds):
+    """QABOT_QDRANT_SHARDS ... reach create_collection (local mode accepts and ignores the
+    cluster ones); the same answers as without them."""
+    s = qdrant.model_copy(
+        update={
+            "qdrant_shards": 2,
+            "qdrant_replication": 2,
+            "qdrant_write_consistency": 1,
+            "qdrant_on_disk": True,
+            "qdrant_hnsw_m": 32,
+            "qdrant_hnsw_ef_construct": 200,
+            "qdrant_quantization": "int8",
+        }
+    )
+    index = QdrantIndex.from_settings(s)
+    options = index.layout.create_options(8)
+    assert (options["shard_number"], options["replication_factor"]) == (2, 2)
+    assert options["write_consistency_factor"] == 1 and options["on_disk_payload"] is True
+    dense = options["vectors_config"]["dense"]
+    assert (dense.on_disk, dense.hnsw_config.m, dense.hnsw_config.ef_construct) == (True, 32, 200)
+    assert dense.quantization_config.scalar.type == "int8"
+    assert QdrantIndex.from_settings(qdrant).layout.create_options(8).keys() == {
+        "vectors_config",
+        "sparse_vectors_config",
+    }
+    _seed(seeds)
+    svc = QAService(s, embedder=HashingEmbedder())
+    svc.build()
+    assert svc.ask(QUESTIONS[0]).hits[0].chunk.doc_id == "eiffel.txt"

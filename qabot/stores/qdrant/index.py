@@ -158,6 +158,64 @@ def translate_errors(where: str) -> Iterator[None]:
 
 
 # -- the store -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CollectionLayout:
+    """How a full build creates its collection on a cluster (QABOT_QDRANT_SHARDS ...); None
+    leaves the server's default."""
+
+    shards: int | None = None
+    replication: int | None = None
+    write_consistency: int | None = None
+    on_disk: bool = False
+    hnsw_m: int | None = None
+    hnsw_ef_construct: int | None = None
+    quantization: str = "none"
+
+    @classmethod
+    def from_settings(cls, s) -> CollectionLayout:
+        return cls(
+            shards=s.qdrant_shards,
+            replication=s.qdrant_replication,
+            write_consistency=s.qdrant_write_consistency,
+            on_disk=s.qdrant_on_disk,
+            hnsw_m=s.qdrant_hnsw_m,
+            hnsw_ef_construct=s.qdrant_hnsw_ef_construct,
+            quantization=s.qdrant_quantization,
+        )
+
+    def create_options(self, dim: int) -> dict:
+        """The keyword arguments of `create_collection` for `dim`-dimensional vectors."""
+        from qdrant_client import models as m
+
+        hnsw = None
+        if self.hnsw_m is not None or self.hnsw_ef_construct is not None:
+            hnsw = m.HnswConfigDiff(m=self.hnsw_m, ef_construct=self.hnsw_ef_construct)
+        quantization = None
+        if self.quantization == "int8":
+            quantization = m.ScalarQuantization(
+                scalar=m.ScalarQuantizationConfig(type=m.ScalarType.INT8, always_ram=True)
+            )
+        dense = m.VectorParams(
+            size=dim,
+            distance=m.Distance.DOT,  # unit vectors: the dot product is the cosine
+            on_disk=self.on_disk or None,
+            hnsw_config=hnsw,
+            quantization_config=quantization,
+        )
+        sparse = m.SparseVectorParams(
+            index=m.SparseIndexParams(on_disk=True) if self.on_disk else None
+        )
+        options = {
+            "vectors_config": {DENSE: dense},
+            "sparse_vectors_config": {SPARSE: sparse},
+            "shard_number": self.shards,
+            "replication_factor": self.replication,
+            "write_consistency_factor": self.write_consistency,
+            "on_disk_payload": self.on_disk or None,
+        }
+        return {k: v for k, v in options.items() if v is not None}
+
+
 @dataclass
 class Current:
     """The live collection and generation (what `version` names)."""
@@ -173,8 +231,17 @@ class Current:
 class QdrantIndex:
     """One qabot index in Qdrant: the alias `name` and the versioned collections behind it."""
 
-    def __init__(self, *, url: str, api_key: str, name: str, local_path: Path | str) -> None:
+    def __init__(
+        self,
+        *,
+        url: str,
+        api_key: str,
+        name: str,
+        local_path: Path | str,
+        layout: CollectionLayout | None = None,
+    ) -> None:
         self.name = name
+        self.layout = layout or CollectionLayout()
         self.local = not url.strip()
         if self.local:
             self.where = str(local_path)
@@ -200,6 +267,7 @@ class QdrantIndex:
             api_key=settings.qdrant_api_key.get_secret_value(),
             name=settings.qdrant_collection,
             local_path=settings.qdrant_local_path,
+            layout=CollectionLayout.from_settings(settings),
         )
 
     def local_search(self, collection: str) -> LocalSearch | None:
@@ -335,11 +403,7 @@ class QdrantIndex:
         now = time.time()
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now % 1 * 1e6):06d}"
         name = f"{self.name}-v-{stamp}-{uuid.uuid4().hex[:6]}"
-        self.client.create_collection(
-            name,
-            vectors_config={DENSE: m.VectorParams(size=dim, distance=m.Distance.DOT)},
-            sparse_vectors_config={SPARSE: m.SparseVectorParams()},
-        )
+        self.client.create_collection(name, **self.layout.create_options(dim))
         if self.filters:  # the generation filter runs on every question: index its fields
             for key in ("gen", "until"):
                 self.client.create_payload_index(name, key, m.PayloadSchemaType.INTEGER)
