@@ -678,3 +678,20 @@ def test_cluster_settings_shape_the_collection(qdrant, seeds):
     svc = QAService(s, embedder=HashingEmbedder())
     svc.build()
     assert svc.ask(QUESTIONS[0]).hits[0].chunk.doc_id == "eiffel.txt"
+
+
+def test_verify_finds_a_live_point_outside_the_catalogue(qdrant, seeds):
+    from qdrant_client import models as m
+
+    from qabot.errors import IndexCorruptError
+
+    _seed(seeds)
+    svc = QAService(qdrant, embedder=HashingEmbedder())
+    svc.build()
+    assert "none outside it" in svc.verify().summary
+    index = svc.store.index
+    gen = svc.store.load().current.gen
+    stray = m.PointStruct(id=999_999, vector={}, payload={"doc_id": "ghost.txt", "gen": gen})
+    index.client.upsert(index.target(), points=[stray], wait=True)
+    with pytest.raises(IndexCorruptError, match=r"holds 10 points, its catalogue 9"):
+        svc.verify()

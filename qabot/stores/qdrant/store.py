@@ -14,7 +14,7 @@ from qabot.stores.base import Previous, Store, Verification
 from qabot.stores.lock import BuildLock
 from qabot.stores.plan import BuildPlan, Embedded
 from qabot.stores.qdrant import build
-from qabot.stores.qdrant.index import Current, QdrantIndex, check_model
+from qabot.stores.qdrant.index import Current, QdrantIndex, check_model, doc_point_id
 from qabot.stores.qdrant.lease import Lease
 from qabot.stores.qdrant.search import QdrantView
 from qabot.types import IndexStatus
@@ -84,21 +84,42 @@ class QdrantStore(Store):
         return st
 
     def verify(self, *, expect_model_id: str | None = None) -> Verification:
-        """The manifest read, the model checked, and the live points counted against it."""
+        """The catalogue (the manifest's documents) against the points: every listed document
+        has its document point and all its passage points, and the live generation holds no
+        point the catalogue does not list."""
+        from qdrant_client import models as m
+
         index = self.index
         view = self.load(expect_model_id=expect_model_id)
-        count = index.client.count(view.collection, exact=True).count
+        gen, collection = view.current.gen, view.collection
+        live = m.Filter(
+            must=[m.FieldCondition(key="gen", range=m.Range(lte=gen))],
+            must_not=[m.FieldCondition(key="until", range=m.Range(lte=gen))],
+        )
+        count = index.client.count(collection, count_filter=live, exact=True).count
         expected = int(view.manifest["points"])
-        # With a server, replaced points stay until the next build (readers filter them out).
-        if count < expected or (index.local and count != expected):
+        problems = []
+        if count != expected:
+            problems.append(f"its live generation holds {count} points, its catalogue {expected}")
+        listed: list = []
+        for doc_id, entry in view.docs.items():
+            listed.append(doc_point_id(doc_id, entry[0]))
+            listed.extend(range(int(entry[1]), int(entry[1]) + int(entry[2])))
+        found = 0
+        for start in range(0, len(listed), 1000):
+            batch = listed[start : start + 1000]
+            found += len(index.client.retrieve(collection, ids=batch, with_payload=False))
+        if found != len(listed):
+            problems.append(f"{len(listed) - found} points its catalogue lists are missing")
+        if problems:
             raise IndexCorruptError(
-                f"the Qdrant collection {view.collection} holds {count} points, its manifest "
-                f"says {expected}: run `qabot index rebuild`"
+                f"the Qdrant collection {collection} is damaged ({'; '.join(problems)}): "
+                "run `qabot index rebuild`"
             )
         summary = (
             f"Index version {view.version} is intact: {view.n_chunks} chunks of "
             f"{len(view.docs)} documents in Qdrant ({index.where}), built with "
-            f"{view.model_id}."
+            f"{view.model_id}; every point of its catalogue present, none outside it."
         )
         return Verification(view.version, files=expected, summary=summary)
 
