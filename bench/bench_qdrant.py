@@ -10,8 +10,9 @@ QABOT_QDRANT_URL is set.
 Per store: the full build (seconds), then warm questions (xquad_en's, asked after one warm-up
 question): retrieval alone (`QAService.retrieve` with the question vector given: the hybrid
 search and fusion, what a store changes) and the whole `ask` (embedding, retrieval, the answer
-sentence), p50 and p95 in ms; for Qdrant also its dense and sparse queries alone (and, in local
-mode, local mode's own queries, which qabot/stores/qdrant/local.py replaces). Then one new
+sentence), p50 and p95 in ms; for Qdrant also its dense and sparse queries alone. Local mode answers
+with its own queries (Python loops over every point): for a meaningful Qdrant figure past a few
+thousand passages, point QABOT_QDRANT_URL at a server. Then one new
 document (~3 chunks) added with `QAService.build`, `--adds` times: total seconds, of which
 embedding (the hashing embedder's is ~0).
 
@@ -56,17 +57,6 @@ def questions_timed(store: str, svc, emb, questions: list[str]) -> None:
         sparse = timed_ms(lambda qv: data.lexical.search(qv[0], 50), qvecs)
         print(f"{store:6}   dense query {summary(dense)}")
         print(f"{store:6}   BM25 query  {summary(sparse)}", flush=True)
-        index = data.index
-        if index.local:  # what qabot's in-memory search replaces (qabot/stores/qdrant/local.py)
-            held, index._searches = index._searches, None
-            try:
-                few = qvecs[:5]
-                dense = timed_ms(lambda qv: data.dense_search(qv[1], 50), few)
-                print(f"{store:6}   local mode's own dense query {summary(dense)}", flush=True)
-                sparse = timed_ms(lambda qv: data.lexical.search(qv[0], 50), few)
-                print(f"{store:6}   local mode's own BM25 query  {summary(sparse)}", flush=True)
-            finally:
-                index._searches = held
     asks = timed_ms(svc.ask, questions)
     print(f"{store:6} ask ms        {summary(asks)}", flush=True)
 

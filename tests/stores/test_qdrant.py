@@ -377,56 +377,6 @@ def test_cli_status_and_verify_name_the_collection(qdrant, seeds, monkeypatch):
     assert ask.exit_code == 0 and '"doc_id": "eiffel.txt"' in ask.output
 
 
-def test_local_search_ranks_as_qdrants_own_queries(settings, seeds):
-    """Local mode answers from structures in memory (qabot/stores/qdrant/local.py); they must rank as
-    Qdrant's own dense and sparse queries do (the server's path), after a full build and after
-    incremental ones, and as the same structures read back from the points."""
-    from qabot.stores.qdrant.local import LocalSearch
-
-    s = settings.model_copy(update={"vector_store": "qdrant"})
-    _seed(seeds)
-    svc = QAService(s, embedder=HashingEmbedder())
-    svc.build()
-    emb = HashingEmbedder()
-
-    def compare():
-        data = svc._index()
-        index = data.index
-
-        def run():
-            lexical = [data.lexical.search(q, 10) for q in QUESTIONS]
-            dense = [data.dense_search(emb.embed_query(q), 10) for q in QUESTIONS]
-            return lexical, dense, _answers(svc)
-
-        in_memory = run()
-        held, index._searches = index._searches, None  # as with a server
-        try:
-            by_qdrant = run()
-        finally:
-            index._searches = held
-        fresh = LocalSearch.read(index.client, data.collection)
-        held_search = index.local_search(data.collection)
-        assert fresh.dense.ntotal == held_search.dense.ntotal == data.n_chunks
-        assert fresh.postings.alive.sum() == held_search.postings.alive.sum()
-        for a, b in zip(in_memory[0], by_qdrant[0], strict=True):
-            assert a.rows.tolist() == b.rows.tolist()
-            assert a.scores == pytest.approx(b.scores, rel=1e-5)
-            assert (a.coverage, a.max_score) == (b.coverage, b.max_score)
-        for a, b in zip(in_memory[1], by_qdrant[1], strict=True):
-            # Ties (cosine 0 under the hashing embedder) may come in either order.
-            assert [round(x, 5) for _, x in a] == pytest.approx([round(x, 5) for _, x in b])
-            assert {r for r, x in a if x > 1e-6} == {r for r, x in b if x > 1e-6}
-        assert [x[:4] for x in in_memory[2]] == [x[:4] for x in by_qdrant[2]]
-        return in_memory
-
-    assert any(len(r.rows) for r in compare()[0])
-    write(seeds / "nile.txt", "Nile\nThe Nile flows north; barges carry grain on it too.")
-    (seeds / "rhine.txt").unlink()
-    svc.build()
-    assert any(len(r.rows) for r in compare()[0])
-    close_local(str(s.qdrant_local_path))
-
-
 @pytest.mark.parametrize("first", [True, False], ids=["first-build", "incremental"])
 def test_a_build_killed_while_writing_leaves_the_previous_index_whole(settings, seeds, first):
     """SIGKILL a real `qabot index build` (local mode) while it writes its points: the next

@@ -205,7 +205,6 @@ def _write_full(index, manifest, docs, chunks, vectors, counted, check) -> None:
         avgdl=avgdl,
     )
     index.upsert(collection, points)
-    index.track(collection, points, [])
     manifest |= {
         "gen": 1,
         "docs": entries,
@@ -270,6 +269,5 @@ def _write_incremental(
             index.client.set_payload(collection, payload={"until": gen}, points=retired_points)
         check()
         index.write_manifest(collection, manifest)
-        index.track(collection, points, retired_chunks)
         if not index.filters and retired_points:
             index.client.delete(collection, points_selector=retired_points, wait=True)

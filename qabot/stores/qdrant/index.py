@@ -25,7 +25,8 @@ Nothing half-written is ever visible to questions:
   yet deleted: the next build finds the point count differing from the manifest's and deletes them
   (in local mode, so does the next load, before any question).
 
-In local mode the searches run on structures qabot holds in memory (qabot/stores/qdrant/local.py).
+Local mode answers with Qdrant's own queries, as a server does: it is for tests and small
+collections (its queries are Python loops over every point); FAISS is the one-machine store.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ from qabot.errors import (
     IndexMismatchError,
     StoreUnavailableError,
 )
-from qabot.stores.qdrant.local import LocalSearch
 from qabot.stores.qdrant.names import DENSE, SPARSE
 
 log = logging.getLogger("qabot")
@@ -68,13 +68,13 @@ def doc_point_id(doc_id: str, sha256: str) -> str:
 
 
 # -- connecting ------------------------------------------------------------------------------
-_LOCAL: dict[str, tuple[Any, threading.RLock, dict]] = {}
+_LOCAL: dict[str, tuple[Any, threading.RLock]] = {}
 _LOCAL_GUARD = threading.Lock()
 
 
-def _local_client(path: str) -> tuple[Any, threading.RLock, dict]:
-    """One local-mode client per folder and process (Qdrant locks the folder per client), its
-    lock, and the search structures of its collections (qabot/stores/qdrant/local.py)."""
+def _local_client(path: str) -> tuple[Any, threading.RLock]:
+    """One local-mode client per folder and process (Qdrant locks the folder per client), and
+    its lock."""
     from qdrant_client import QdrantClient
 
     key = path if path == ":memory:" else str(Path(path).resolve())
@@ -92,7 +92,7 @@ def _local_client(path: str) -> tuple[Any, threading.RLock, dict]:
                     " local mode serves one process at a time - stop the other one, or run a "
                     "Qdrant server and set QABOT_QDRANT_URL (README, Qdrant)"
                 ) from exc
-            _LOCAL[key] = (client, threading.RLock(), {})
+            _LOCAL[key] = (client, threading.RLock())
         return _LOCAL[key]
 
 
@@ -245,13 +245,12 @@ class QdrantIndex:
         self.local = not url.strip()
         if self.local:
             self.where = str(local_path)
-            client, self._lock, self._searches = _local_client(str(local_path))
+            client, self._lock = _local_client(str(local_path))
         else:
             from qdrant_client import QdrantClient
 
             self.where = url
             self._lock = None
-            self._searches = None
             client = QdrantClient(
                 url=url, api_key=api_key or None, timeout=TIMEOUT, check_compatibility=False
             )
@@ -269,35 +268,6 @@ class QdrantIndex:
             local_path=settings.qdrant_local_path,
             layout=CollectionLayout.from_settings(settings),
         )
-
-    def local_search(self, collection: str) -> LocalSearch | None:
-        """Local mode's search structures of `collection` (qabot/stores/qdrant/local.py), read from
-        its points once per process; None with a server, whose own indexes answer."""
-        if self._searches is None:
-            return None
-        with self.reading():
-            if collection not in self._searches:
-                self._searches[collection] = LocalSearch.read(self.client, collection)
-            return self._searches[collection]
-
-    def track(self, collection: str, points: list, retired: list[int]) -> None:
-        """A build's new chunk points (and the ones it retired) into the structures held
-        (local mode; builds in this process are the only writers there)."""
-        if self._searches is None:
-            return
-        chunks = [p for p in points if isinstance(p.id, int)]  # documents have UUIDs
-        with self.reading():
-            search = self._searches.get(collection)
-            if search is None:
-                if retired:  # never read: the next search reads them from the points
-                    return
-                search = self._searches[collection] = LocalSearch()
-            search.retire(retired)
-            search.add(
-                [p.id for p in chunks],
-                [p.vector[DENSE] for p in chunks],
-                [p.vector.get(SPARSE) for p in chunks],
-            )
 
     def reading(self):
         """Held around a search in local mode (a build's commit holds it too); free with a
@@ -372,8 +342,6 @@ class QdrantIndex:
             if name not in keep:
                 log.info("removing Qdrant collection %s", name)
                 self.client.delete_collection(name)
-                if self._searches is not None:
-                    self._searches.pop(name, None)
         if live and points:
             self.drop_leftovers(live)
 
@@ -394,8 +362,6 @@ class QdrantIndex:
         )
         with self.reading():
             self.client.delete(collection, points_selector=m.FilterSelector(filter=stray))
-            if self._searches is not None:
-                self._searches.pop(collection, None)  # read again from what stays
 
     def new_collection(self, *, dim: int) -> str:
         from qdrant_client import models as m

@@ -105,13 +105,8 @@ class QdrantLexical:
 
         pairs = sorted((self.vocab.id_of[t], float(np.float32(self.term_idf(t)))) for t in known)
         indices, values = [i for i, _ in pairs], [v for _, v in pairs]
-        local = self._data.index.local_search(self._data.collection)
-        if local is not None:
-            with self._data.index.reading():
-                hits = local.postings.top(indices, values, k)
-        else:
-            query = m.SparseVector(indices=indices, values=values)
-            hits = self._data.query(query, using=SPARSE, k=k)
+        query = m.SparseVector(indices=indices, values=values)
+        hits = self._data.query(query, using=SPARSE, k=k)
         hits = [(r, s) for r, s in hits if s > 0]
         rows = np.array([r for r, _ in hits], dtype=np.int64)
         scores = np.array([s for _, s in hits], dtype=np.float32)
@@ -173,18 +168,7 @@ class QdrantView(IndexView):
     def dense_search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
         if self.n_chunks == 0:
             return []
-        local = self.index.local_search(self.collection)
-        if local is None:
-            return self.query(np.asarray(qvec, dtype=np.float32).tolist(), using=DENSE, k=k)
-        with self.index.reading():
-            hits = local.dense_top(np.asarray(qvec, dtype=np.float32), k)
-            # The passages to show come from among these: one read for all of them.
-            self._remember(
-                self.index.client.retrieve(
-                    self.collection, ids=[i for i, _ in hits[:20]], with_payload=True
-                )
-            )
-        return hits
+        return self.query(np.asarray(qvec, dtype=np.float32).tolist(), using=DENSE, k=k)
 
     def cosines(self, rows: list[int], qvec: np.ndarray) -> np.ndarray:
         """Cosines of chunks found by BM25 alone, from their stored vectors."""
