@@ -163,7 +163,21 @@ def test_index_dir_that_is_a_file_and_lock_that_is_a_folder(env, monkeypatch):
     (env / "index" / ".lock").mkdir(parents=True)
     result = _run("index", "build")
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
-    assert f"cannot write to {env / 'index'}/: Is a directory" in result.output
+    assert (
+        f"{env / 'index' / '.lock'} is a folder, where qabot keeps its build lock" in result.output
+    )
+
+
+def test_a_lock_that_is_a_folder_is_named_with_a_relative_index_folder(env, monkeypatch):
+    """QABOT_INDEX_DIR=index (the default) while the lock library reports the lock's absolute
+    path: the message still names index/.lock, and the fix, for build and rebuild alike."""
+    monkeypatch.chdir(env)
+    monkeypatch.setenv("QABOT_INDEX_DIR", "index")
+    (env / "index" / ".lock").mkdir(parents=True)
+    for command in ("build", "rebuild"):
+        result = _run("index", command)
+        assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+        assert "index/.lock is a folder" in result.output and "remove that folder" in result.output
 
 
 def test_stale_export_folders_are_removed_by_the_next_build(env):
