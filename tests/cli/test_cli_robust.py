@@ -101,11 +101,17 @@ def test_all_bad_settings_are_named_by_env_name_without_their_values(env, monkey
 
 
 def test_a_dotenv_with_bad_bytes_is_named(env):
-    (env / ".env").write_bytes(b"QABOT_TOP_K=3\nQABOT_MODEL=caf\xe9\n")
+    """By line and the setting on it, not by byte position; never echoing the value."""
+    (env / ".env").write_bytes(
+        b"# caf\xe9 settings\nQABOT_TOP_K=3\nQABOT_MODEL=caf\xe9\r\n"
+        b"export QABOT_TELEGRAM_TOKEN=12:s\xff\n"
+    )
     result = _run("ask", "Where do cats sleep?")
     assert result.exit_code == 1
-    assert f"{env / '.env'} is not UTF-8 text (byte 0xe9" in result.output
-    assert "save it as UTF-8" in result.output
+    assert f"{env / '.env'} is not UTF-8 text: line 1 (a comment) has byte 0xe9; " in result.output
+    assert "line 3 (QABOT_MODEL) has byte 0xe9; " in result.output
+    assert "line 4 (QABOT_TELEGRAM_TOKEN) has byte 0xff: save it as UTF-8" in result.output
+    assert "position" not in result.output and "caf" not in result.output
 
 
 def test_verify_and_status_report_damage(env):
