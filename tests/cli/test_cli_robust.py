@@ -186,6 +186,24 @@ def test_a_lock_that_is_a_folder_is_named_with_a_relative_index_folder(env, monk
         assert "index/.lock is a folder" in result.output and "remove that folder" in result.output
 
 
+def test_status_reports_a_damaged_manifest_as_verify_does(env):
+    """The manifest is covered by no checksum: counts that disagree with intact files are
+    damage for status as they are for verify and ask."""
+    assert _run("index", "build").exit_code == 0
+    folder = env / "index" / VersionFolders(env / "index").current_version()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["documents"] += 3
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert _run("index", "verify").exit_code == 1
+    status = _run("index", "status")
+    assert status.exit_code == 1, status.output
+    assert "intact" not in status.output
+    assert f"damaged: manifest.json: index files in {folder} do not match its manifest" in (
+        status.output
+    )
+    assert status.output.strip().endswith("run `qabot index rebuild`")
+
+
 def test_stale_export_folders_are_removed_by_the_next_build(env):
     stale = env / "index" / ".onnx.tmp-k1lled"
     (stale / "sub").mkdir(parents=True)
