@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Collection
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
 KINDS = frozenset({"m", "s", "u", "d"})
 VOTES = frozenset({"u", "d"})
+_ASCII_NUMBER = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,8 @@ class ButtonData:
     def decode(cls, data: str | None) -> ButtonData | None:
         """The button's meaning, or None for data this bot did not make."""
         parts = (data or "").split("|")
-        if len(parts) != 4 or parts[0] not in KINDS or not parts[3].isdigit():
+        # ASCII digits only: str.isdigit also takes "²" (which int() refuses) and "٣".
+        if len(parts) != 4 or parts[0] not in KINDS or not _ASCII_NUMBER.fullmatch(parts[3]):
             return None
         return cls(parts[0], parts[1], parts[2], int(parts[3]))
 
