@@ -15,6 +15,7 @@ as it was shown, so it counts after a restart and after the documents changed. A
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import itertools
 import re
@@ -75,6 +76,9 @@ def index_tag(version: str | None) -> str:
 class AskedQuestion:
     question: str
     index_tag: str
+    # The day it was asked (`context.asked_on`): its buttons search as of that day too, so
+    # "More results" and "Source" rank as the answer did, after midnight as well.
+    as_of: dt.date | None = None
 
 
 class QuestionMemory:
@@ -86,9 +90,9 @@ class QuestionMemory:
         self._counter = itertools.count(1)
         self._items: OrderedDict[str, AskedQuestion] = OrderedDict()
 
-    def remember(self, question: str, tag: str) -> str:
+    def remember(self, question: str, tag: str, *, as_of: dt.date | None = None) -> str:
         qid = f"{self._prefix}{next(self._counter):x}"
-        self._items[qid] = AskedQuestion(question, tag)
+        self._items[qid] = AskedQuestion(question, tag, as_of)
         while len(self._items) > self.capacity:
             self._items.popitem(last=False)
         return qid
