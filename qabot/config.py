@@ -208,17 +208,44 @@ def get_settings(**overrides: object) -> Settings:
     secret)."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
-    except UnicodeDecodeError as exc:  # the environment is text already: .env is the culprit
-        raise ConfigError(
-            f"{Path('.env').resolve()} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
-            f"position {exc.start}): save it as UTF-8"
-        ) from None
+    except UnicodeDecodeError:  # the environment is text already: .env is the culprit
+        raise _not_utf8(Path(".env").resolve()) from None
     except ValidationError as exc:
         problems = [_problem(error) for error in exc.errors(include_url=False, include_input=False)]
         raise ConfigError(
             f"invalid settings: {'; '.join(problems)} (fix them in .env or the environment; "
             ".env.example lists every setting)"
         ) from None
+
+
+def _not_utf8(path: Path) -> ConfigError:
+    """The ConfigError for a .env that is not UTF-8, naming each line with bytes UTF-8 cannot
+    read and the setting on it (never the value: it may be a secret)."""
+    try:
+        lines = path.read_bytes().splitlines()
+    except OSError:
+        lines = []
+    bad = []
+    for number, line in enumerate(lines, 1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad.append(f"line {number}{_setting_on(line)} has byte {line[exc.start]:#04x}")
+    where = f": {'; '.join(bad)}" if bad else ""
+    return ConfigError(f"{path} is not UTF-8 text{where}: save it as UTF-8")
+
+
+def _setting_on(line: bytes) -> str:
+    """ " (QABOT_MODEL)" for a line that sets one, " (a comment)", or "" when the name itself
+    is unreadable."""
+    stripped = line.strip()
+    if stripped.startswith(b"#"):
+        return " (a comment)"
+    name = stripped.split(b"=", 1)[0].removeprefix(b"export ").strip() if b"=" in line else b""
+    try:
+        return f" ({name.decode('ascii')})" if name else ""
+    except UnicodeDecodeError:
+        return ""
 
 
 def _problem(error: dict) -> str:

@@ -49,6 +49,11 @@ class IndexLockedError(QabotError):
     """Another build holds the index lock. Seen by the second builder."""
 
 
+class BotRunningError(QabotError):
+    """Another `qabot bot` runs on the same index (it holds ``index/bot/bot.lock``). Seen by
+    whoever starts a second one, which stops before it touches the journal."""
+
+
 class DocumentError(QabotError):
     """One document cannot be read (binary, undecodable, empty, unsupported). Seen as a warning."""
 

@@ -206,7 +206,8 @@ async def _add_page(update: Update, context: BotContext, url: str) -> None:
     """Fetch (outside the build lock: a slow site holds up no upload), then store and build."""
     state = context.state
     lang = user_language(update)
-    async with working(context, update.effective_chat.id):
+    thread = thread_of(update.effective_message)
+    async with working(context, update.effective_chat.id, thread=thread):
         try:
             page = await asyncio.to_thread(state.service.fetch_link, url)
             async with state.build_lock:

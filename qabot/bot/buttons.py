@@ -15,8 +15,10 @@ as it was shown, so it counts after a restart and after the documents changed. A
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import itertools
+import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Collection
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
 KINDS = frozenset({"m", "s", "u", "d"})
 VOTES = frozenset({"u", "d"})
+_ASCII_NUMBER = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ class ButtonData:
     def decode(cls, data: str | None) -> ButtonData | None:
         """The button's meaning, or None for data this bot did not make."""
         parts = (data or "").split("|")
-        if len(parts) != 4 or parts[0] not in KINDS or not parts[3].isdigit():
+        # ASCII digits only: str.isdigit also takes "²" (which int() refuses) and "٣".
+        if len(parts) != 4 or parts[0] not in KINDS or not _ASCII_NUMBER.fullmatch(parts[3]):
             return None
         return cls(parts[0], parts[1], parts[2], int(parts[3]))
 
@@ -72,6 +76,9 @@ def index_tag(version: str | None) -> str:
 class AskedQuestion:
     question: str
     index_tag: str
+    # The day it was asked (`context.asked_on`): its buttons search as of that day too, so
+    # "More results" and "Source" rank as the answer did, after midnight as well.
+    as_of: dt.date | None = None
 
 
 class QuestionMemory:
@@ -83,9 +90,9 @@ class QuestionMemory:
         self._counter = itertools.count(1)
         self._items: OrderedDict[str, AskedQuestion] = OrderedDict()
 
-    def remember(self, question: str, tag: str) -> str:
+    def remember(self, question: str, tag: str, *, as_of: dt.date | None = None) -> str:
         qid = f"{self._prefix}{next(self._counter):x}"
-        self._items[qid] = AskedQuestion(question, tag)
+        self._items[qid] = AskedQuestion(question, tag, as_of)
         while len(self._items) > self.capacity:
             self._items.popitem(last=False)
         return qid

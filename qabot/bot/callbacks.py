@@ -50,7 +50,7 @@ async def more_results(update: Update, context: BotContext) -> None:
     asked = await _asked(update, context, data)
     if asked is not None:
         top_k = context.state.settings.top_k
-        await _more_results(update, context, asked.question, page=data.n, top_k=top_k)
+        await _more_results(update, context, asked, page=data.n, top_k=top_k)
 
 
 async def show_source(update: Update, context: BotContext) -> None:
@@ -58,7 +58,7 @@ async def show_source(update: Update, context: BotContext) -> None:
     data = ButtonData.decode(update.callback_query.data)
     asked = await _asked(update, context, data)
     if asked is not None:
-        await _show_source(update, context, asked.question, rank=data.n)
+        await _show_source(update, context, asked, rank=data.n)
 
 
 async def expired(update: Update, context: BotContext) -> None:
@@ -86,14 +86,16 @@ async def _asked(update: Update, context: BotContext, data: ButtonData) -> Asked
 
 
 async def _more_results(
-    update: Update, context: BotContext, question: str, *, page: int, top_k: int
+    update: Update, context: BotContext, asked: AskedQuestion, *, page: int, top_k: int
 ) -> None:
     """Page `page` of further passages (ranks after the answer, `top_k` per page)."""
     query = update.callback_query
     lang = user_language(update)
     state = context.state
     first = 1 + (page - 1) * top_k  # index into hits; hits[0] is the answer itself
-    result, version = await asyncio.to_thread(search, state.service, question, first + top_k + 1)
+    result, version = await asyncio.to_thread(
+        search, state.service, asked.question, first + top_k + 1, as_of=asked.as_of
+    )
     hits = result.hits[first : first + top_k]
     if not hits:
         await query.answer(text("no_more", lang), show_alert=True)
@@ -111,12 +113,16 @@ async def _more_results(
     await _drop_button(query, "m")
 
 
-async def _show_source(update: Update, context: BotContext, question: str, *, rank: int) -> None:
+async def _show_source(
+    update: Update, context: BotContext, asked: AskedQuestion, *, rank: int
+) -> None:
     """The text around the passage of rank `rank`, with the document's name."""
     query = update.callback_query
     lang = user_language(update)
     state = context.state
-    result, _version = await asyncio.to_thread(search, state.service, question, max(rank, 2))
+    result, _version = await asyncio.to_thread(
+        search, state.service, asked.question, max(rank, 2), as_of=asked.as_of
+    )
     if len(result.hits) < rank:
         await query.answer(text("button_stale", lang), show_alert=True)
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -136,7 +137,18 @@ async def working(
         task.cancel()
 
 
-def search(service: QAService, question: str, k: int) -> tuple[Answer, str | None]:
-    """Blocking: pick up a build made elsewhere, then search. Runs in a worker thread."""
+def search(
+    service: QAService, question: str, k: int, *, as_of: dt.date | None = None
+) -> tuple[Answer, str | None]:
+    """Blocking: pick up a build made elsewhere, then search (as of the day `as_of`, see
+    `asked_on`). Runs in a worker thread."""
     service.reload_if_changed()
-    return service.ask(question, k=k), service.index_version
+    return service.ask(question, k=k, as_of=as_of), service.index_version
+
+
+def asked_on(message: Message | None) -> dt.date | None:
+    """The day a question was asked: its message's date (its edit's, for an edited question),
+    in this machine's time zone as `date.today()` is. A question replayed after an outage is
+    asked as of the day it was sent, not the day it is answered."""
+    when = message and (message.edit_date or message.date)
+    return when.astimezone().date() if when else None

@@ -22,6 +22,7 @@ from qabot.bot.callbacks import answer_keyboard
 from qabot.bot.context import (
     BotContext,
     apologise_if_late,
+    asked_on,
     reply,
     search,
     thread_of,
@@ -99,10 +100,13 @@ async def answer(update: Update, context: BotContext, question: str) -> None:
         await reply(update, text("rate_limited", lang, limit=limit, seconds=wait))
         return
     await apologise_if_late(update, state, lang)
+    day = asked_on(update.effective_message)
     async with working(context, chat.id, thread=thread_of(update.effective_message)):
         try:
             # Two hits: the answer, and whether "More results" has anything to show.
-            result, version = await asyncio.to_thread(search, state.service, normalized, 2)
+            result, version = await asyncio.to_thread(
+                search, state.service, normalized, 2, as_of=day
+            )
         except IndexMissingError:
             await reply(update, text("no_index", lang))
             return
@@ -122,7 +126,7 @@ async def answer(update: Update, context: BotContext, question: str) -> None:
             await answer_or_edit(update, context, [text(key, lang)], question=normalized)
             return
         tag = index_tag(version)
-        qid = state.questions.remember(normalized, tag)
+        qid = state.questions.remember(normalized, tag, as_of=day)
         hit = result.hits[0]
         key = await shown(state, normalized, hit, chat_id=chat.id, user_id=user.id)
         markup = answer_keyboard(lang, tag, qid, more=len(result.hits) > 1, feedback=key)

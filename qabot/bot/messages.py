@@ -117,6 +117,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "uk": "Лише адміністратори бота можуть додавати документи чи перебудовувати індекс "
         "(ваш id: {user_id}).",
     },
+    "admin_only_reports": {
+        "en": "Only the bot's admins can see its statistics and the questions it could not "
+        "answer (your user id is {user_id}).",
+        "uk": "Лише адміністратори бота можуть переглядати статистику та запитання, на які "
+        "бот не зміг відповісти (ваш id: {user_id}).",
+    },
     "no_index": {
         "en": "No documents are indexed yet. An admin can send me files to add.",
         "uk": "Ще не додано жодного документа. Адміністратор може надіслати мені файли.",

@@ -48,6 +48,8 @@ class Who(enum.Enum):
 class Route:
     who: Who
     handler: BaseHandler
+    # What an allowed user who is no admin is told (messages.py), for a route for admins.
+    refusal: str = "admin_only"
 
 
 class EditedWithin(filters.MessageFilter):
@@ -91,8 +93,16 @@ def routes(*, admins: frozenset[int], edit_window: float) -> list[Route]:
         Route(askers, CommandHandler("sources", handlers.sources, filters=new)),
         Route(admins_only, CommandHandler("reindex", admin.reindex, filters=new)),
         Route(admins_only, CommandHandler("add", admin.add_link, filters=new)),
-        Route(admins_only, CommandHandler("stats", admin.stats, filters=new)),
-        Route(admins_only, CommandHandler("unanswered", admin.unanswered, filters=new)),
+        Route(
+            admins_only,
+            CommandHandler("stats", admin.stats, filters=new),
+            refusal="admin_only_reports",
+        ),
+        Route(
+            admins_only,
+            CommandHandler("unanswered", admin.unanswered, filters=new),
+            refusal="admin_only_reports",
+        ),
         Route(
             admins_only,
             MessageHandler(new & private & text_only & from_admin & link, admin.on_link),
@@ -153,13 +163,13 @@ def access_check(table: list[Route]) -> Callable[[Update, BotContext], Awaitable
         user_id = user.id if user else None
         if access.is_admin(user_id):
             return  # admins may do everything
-        who = who_may(update, table)
-        if who is Who.ANYONE:
+        route = route_of(update, table)
+        if route is None or route.who is Who.ANYONE:
             return
         if not access.may_ask(user_id, chat.id if chat else None):
             key = "not_allowed"
-        elif who is Who.ADMINS:
-            key = "admin_only"
+        elif route.who is Who.ADMINS:
+            key = route.refusal
         else:
             return
         refusal = text(key, user_language(update), user_id=user_id)
@@ -172,11 +182,11 @@ def access_check(table: list[Route]) -> Callable[[Update, BotContext], Awaitable
     return check_access
 
 
-def who_may(update: Update, table: list[Route]) -> Who:
-    """Who may have this update handled: the first route that takes it says (anyone, when
-    none does)."""
+def route_of(update: Update, table: list[Route]) -> Route | None:
+    """The route that takes this update: the first whose handler would (None when none does,
+    and anyone may have it)."""
     for route in table:
         check = route.handler.check_update(update)
         if check is not None and check is not False:  # as python-telegram-bot decides
-            return route.who
-    return Who.ANYONE
+            return route
+    return None

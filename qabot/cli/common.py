@@ -123,9 +123,13 @@ def print_report(report: BuildReport, *, title: str) -> None:
         f"{english(report.chunks_total, 'chunk')} ({report.chunks_embedded} embedded) "
         f"in {report.seconds:.1f}s"
     )
-    for name, reason in report.skipped:
-        err.print(f"  skipped {escape(name)}: {escape(reason)}")
+    print_skipped(report.skipped, console=err)
     print_duplicates(report.duplicates, console=err)
+
+
+def print_skipped(skipped: list[tuple[str, str]], *, console: Console) -> None:
+    for name, reason in skipped:
+        console.print(f"  skipped {escape(name)}: {escape(reason)}")
 
 
 def print_duplicates(duplicates: list[tuple[str, str]], *, console: Console) -> None:

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from qabot.cli.common import err, escape, make_service, out, print_duplicates, print_report, run
+from qabot.cli.common import (
+    err,
+    escape,
+    make_service,
+    out,
+    print_duplicates,
+    print_report,
+    print_skipped,
+    run,
+)
 from qabot.errors import IndexCorruptError, QabotError
 from qabot.plurals import english
 
@@ -52,6 +61,7 @@ def index_status(
         if not st.built:
             waiting = english(len(st.new), "document")
             out.print(f"No index yet. {waiting} waiting: run `qabot index build`.")
+            print_skipped(st.skipped, console=out)
             print_duplicates(st.duplicates, console=out)
             return
         out.print(
@@ -62,6 +72,7 @@ def index_status(
         for label, names in (("new", st.new), ("changed", st.changed), ("deleted", st.deleted)):
             for name in names:
                 out.print(f"  {label}: {escape(name)}")
+        print_skipped(st.skipped, console=out)
         print_duplicates(st.duplicates, console=out)
         if st.new or st.changed or st.deleted:
             out.print("Run `qabot index build` to bring the index up to date.")

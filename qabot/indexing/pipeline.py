@@ -301,14 +301,16 @@ def compare_files(
     st: IndexStatus, files: dict, seeds_dir: Path, *, follow_external_links: bool
 ) -> None:
     """Fill `st`'s new, changed and deleted files: the seeds folder against the built `files`
-    (a manifest's {file: {"sha256": ...}}). Before any build, the scan's skipped files too."""
+    (a manifest's {file: {"sha256": ...}}), and the skipped ones: the scan's, and those the
+    last build could not read that are still there."""
     try:
         scan = scan_folder(seeds_dir, follow_external_links=follow_external_links)
     except NoDocumentsError:
         st.deleted = sorted(files)
         return
-    if not st.built:
-        st.skipped = scan.skipped
+    scanned = {entry.rel for entry in scan.files}
+    unreadable = [(name, reason) for name, reason in st.skipped if name in scanned]
+    st.skipped = scan.skipped + unreadable
     duplicates = find_duplicates(scan.files, indexed=files)
     st.duplicates = sorted(duplicates.items())
     seen = set()

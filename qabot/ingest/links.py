@@ -13,11 +13,13 @@ connection is actually made to, unless QABOT_LINKS_ALLOW_PRIVATE is set. Pages a
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import ipaddress
 import os
 import re
 import socket
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -88,8 +90,8 @@ def check_url(url: str, *, allow_private: bool, resolve=socket.getaddrinfo) -> N
         return
     try:
         infos = resolve(host, port or 443, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise LinkError(f"cannot find the site {host} ({exc}): check the link") from None
+    except (socket.gaierror, UnicodeError):
+        raise LinkError(f"the site's name {host} could not be found: check the link") from None
     for info in infos:
         address = info[4][0]
         reason = _not_public(address)
@@ -148,8 +150,45 @@ def fetch(
             except httpx.TimeoutException:
                 raise LinkError(f"{current} did not answer within {timeout:g} s") from None
             except httpx.HTTPError as exc:
-                raise LinkError(f"cannot fetch {current}: {exc or type(exc).__name__}") from None
+                raise LinkError(f"cannot fetch {current}: {_failure(exc)}") from None
     raise LinkError(f"{url} redirects more than {MAX_REDIRECTS} times: send the final address")
+
+
+def _failure(exc: Exception) -> str:
+    """Why a fetch failed, in words for whoever sent the link rather than the OS error's
+    ("[Errno 111] Connection refused"): httpx wraps the socket's or TLS's own exception."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return "the site's name could not be found: check the link"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return (
+                "the site's security certificate could not be verified (expired, or for "
+                "another name)"
+            )
+        if isinstance(cause, ssl.SSLError):
+            return "a secure (TLS) connection to the site could not be made: try its http:// link"
+        if isinstance(cause, ConnectionRefusedError):
+            return "the site refused the connection (nothing answers at that address and port)"
+        if isinstance(cause, ConnectionResetError | ConnectionAbortedError | BrokenPipeError):
+            return "the site closed the connection before answering: try again later"
+        if isinstance(cause, OSError) and cause.errno in _UNREACHABLE:
+            return "the site cannot be reached from here (no network route to it)"
+        cause = cause.__cause__ or cause.__context__
+    import httpx
+
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the site closed the connection or did not answer as a web server does"
+    if isinstance(exc, httpx.ProxyError):
+        return "the proxy refused to fetch it (check HTTPS_PROXY / HTTP_PROXY)"
+    return str(exc) or type(exc).__name__
+
+
+_UNREACHABLE = {
+    getattr(errno, name)
+    for name in ("ENETUNREACH", "EHOSTUNREACH", "ENETDOWN", "EHOSTDOWN")
+    if hasattr(errno, name)
+}
 
 
 class _PeerCheck:

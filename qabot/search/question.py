@@ -80,7 +80,9 @@ def english_only(*, embedder: str, model: str) -> bool:
 
 
 def needs_english(question: str, *, embedder: str, model: str) -> bool:
-    """A Cyrillic question to an English-only model: worth telling the asker to use English."""
-    from qabot.search.retrieval import script
+    """A question an English-only model is unlikely to read (Cyrillic or another script, or
+    French, German, Spanish... by its function words, `language.unlikely_english`): worth
+    telling the asker to use English."""
+    from qabot.search.language import unlikely_english
 
-    return script(question) == "cyrillic" and english_only(embedder=embedder, model=model)
+    return english_only(embedder=embedder, model=model) and unlikely_english(question)

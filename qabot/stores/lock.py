@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qabot.errors import ConfigError, IndexLockedError
+from qabot.errors import ConfigError, IndexLockedError, IndexWriteError
 from qabot.fsutil import write_error
 
 
@@ -30,6 +30,14 @@ class BuildLock:
             raise IndexLockedError(
                 f"another build is running on {self.root}/ (lock {self.root}/.lock): "
                 "wait for it to finish, then try again"
+            ) from None
+        except IsADirectoryError as exc:
+            lock = self.root / ".lock"
+            if not lock.is_dir():
+                raise write_error(self.root, exc) from exc
+            raise IndexWriteError(
+                f"cannot write to {self.root}/: {lock} is a folder, where qabot keeps its build "
+                "lock file: remove that folder (nothing of the index is in it), then try again"
             ) from None
         except (FileExistsError, NotADirectoryError):
             if self.root.exists() and not self.root.is_dir():

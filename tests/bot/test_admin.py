@@ -42,11 +42,16 @@ async def test_uploads_from_non_admins_are_refused(tmp_path, server):
     async with running_bot(settings, server):
         sent = await server.send_document(USER, "lighthouse.txt", LIGHTHOUSE.encode())
         [refusal] = await server.replies(USER.id, after=sent["message_id"])
-        for command in ("/reindex", "/stats"):
+        refusals = {}
+        for command in ("/reindex", "/add https://example.com/", "/stats", "/unanswered"):
             sent = await server.send_text(USER, command)
             [also] = await server.replies(USER.id, after=sent["message_id"])
-            assert "Only the bot's admins" in also["text"]
-    assert "Only the bot's admins" in refusal["text"]
+            refusals[command.split()[0]] = also["text"]
+    assert "Only the bot's admins can add documents" in refusal["text"]
+    for command in ("/reindex", "/add"):
+        assert "Only the bot's admins can add documents" in refusals[command]
+    for command in ("/stats", "/unanswered"):  # nothing about documents: what they asked for
+        assert "Only the bot's admins can see its statistics" in refusals[command]
     assert not (settings.seeds_dir / "lighthouse.txt").exists()
     assert server.calls_of("getFile") == []  # not even downloaded
 

@@ -370,3 +370,22 @@ async def test_an_error_is_logged_reported_and_survived(tmp_path, server, caplog
     assert any(
         "error while handling an update" in r.getMessage() and r.exc_info for r in caplog.records
     )
+
+
+async def test_button_data_with_unicode_digits_is_an_expired_button(tmp_path, server):
+    """ "²" and "٣" are digits to str.isdigit (and "٣" to int()): data this bot never made,
+    answered as such, not with the error for a failure."""
+    settings = make_settings(tmp_path, server, top_k=2, chunk_tokens=48)
+    seed(settings)
+    async with running_bot(settings, server):
+        asked = await server.send_text(ALICE, SYBIHA_QUESTION)
+        [answer] = await server.replies(ALICE.id, after=asked["message_id"])
+        rows = answer["reply_markup"]["inline_keyboard"]
+        [more] = [b["callback_data"] for row in rows for b in row if b["text"] == "More results"]
+        for digit in ("²", "٣"):
+            query = await server.press_data(ALICE, answer, more.rsplit("|", 1)[0] + "|" + digit)
+            call = await server.wait_call(
+                "answerCallbackQuery", lambda p, q=query: p["callback_query_id"] == q
+            )
+            assert "older answer" in call.params["text"]
+        await quiet(server, ALICE.id, answer["message_id"], 0.2)

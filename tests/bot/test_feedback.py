@@ -84,7 +84,10 @@ async def test_unanswered_lists_what_the_documents_lack_for_admins(tmp_path, ser
         [refused] = await server.replies(ALICE.id, after=m["message_id"])
         m = await server.send_text(ADMIN, "/unanswered")
         [listing] = await server.replies(ADMIN.id, after=m["message_id"])
-    assert "Only the bot's admins" in refused["text"]
+    assert refused["text"] == (
+        "Only the bot's admins can see its statistics and the questions it could not answer "
+        f"(your user id is {ALICE.id})."
+    )
     lines = listing["text"].splitlines()
     assert lines[0].startswith("Questions the documents did not answer, last 30 days")
     assert lines[1] == "1. do ZEBRAS dance on mars — 2 times (not found 2, 👎 0)"

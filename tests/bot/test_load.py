@@ -91,10 +91,10 @@ class GatedService(QAService):
         super().__init__(settings)
         self.gate = gate
 
-    def ask(self, question: str, *, k: int | None = None):
+    def ask(self, question: str, *, k: int | None = None, as_of=None):
         if "slowly" in question:
             self.gate.wait(20)
-        return super().ask(question, k=k)
+        return super().ask(question, k=k, as_of=as_of)
 
 
 async def test_one_slow_question_does_not_stall_other_users(tmp_path, server):

@@ -145,6 +145,8 @@ def test_button_data_fits_in_64_bytes_and_round_trips():
     assert ButtonData.decode(data) == ButtonData("m", index_tag("v1"), qid, 999)
     assert memory.recall(qid).question == "q" * 4000
     assert ButtonData.decode("garbage") is None and ButtonData.decode(None) is None
+    for digits in ("²", "٣", "1²", "+1", " 1", "1_0"):  # ASCII digits only
+        assert ButtonData.decode(f"m|{index_tag('v1')}|{qid}|{digits}") is None
 
 
 def test_each_kind_of_button_has_its_pattern():

@@ -40,6 +40,48 @@ async def test_polling_process_answers_and_stops_cleanly(tmp_path, server):
     assert TOKEN not in output and TOKEN.split(":")[1] not in output
 
 
+async def test_a_second_bot_on_the_same_index_is_refused_and_a_killed_one_blocks_nothing(
+    tmp_path, server
+):
+    """Two bots would both replay the journal and answer twice: the second stops at start with
+    one line. The first one's lock goes with its process, even killed with SIGKILL."""
+    settings = make_settings(tmp_path, server)
+    seed(settings)
+    env = bot_env(tmp_path, server)
+    first, log = await start_bot(tmp_path, env)
+    try:
+        await ready_or_fail(server, first, log)
+        second = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "qabot", "bot",
+            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            _stdout, stderr = await asyncio.wait_for(second.communicate(), 30)
+        except TimeoutError:
+            second.kill()
+            await second.wait()
+            raise AssertionError("a second bot started on the same index") from None
+    finally:
+        first.kill()  # SIGKILL: no cleanup of its own
+        await first.wait()
+    lines = stderr.decode().strip().splitlines()
+    assert second.returncode == 1
+    assert len(lines) == 1, stderr.decode()
+    lock = tmp_path / "index" / "bot" / "bot.lock"
+    assert f"another qabot bot is running on {tmp_path / 'index'}/ (it holds {lock})" in lines[0]
+    assert "stop it first" in lines[0]
+    server.ready.clear()
+    third, log = await start_bot(tmp_path, env, log_name="third.log")
+    try:
+        await ready_or_fail(server, third, log)
+        asked = await server.send_text(ALICE, SYBIHA_QUESTION)
+        [answer] = await server.replies(ALICE.id, after=asked["message_id"], timeout=20)
+    finally:
+        code = await stop_bot(third)
+    assert "Sybiha" in answer["text"]
+    assert code == 0, log.read_text()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,6 +6,7 @@ Polling and webhook; and a question that waited long gets "sorry for the delay" 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import re
 import signal
@@ -176,6 +177,42 @@ async def test_a_question_that_waited_long_is_answered_with_an_apology_first(tmp
     assert "Sorry for the delay" in sorry["text"] and "Sybiha" in answer["text"]
     assert "Вибачте за затримку" in sorry_uk["text"] and "Sybiha" in answer_uk["text"]
     assert Journal(journal_path(settings.index_dir)).counts() == (0, 2)
+
+
+async def test_a_question_replayed_after_an_outage_is_asked_as_of_the_day_it_was_sent(
+    tmp_path, server
+):
+    """Two harbour reports alike but for their dates: the one nearer the day of asking ranks
+    first (recency). A question sent in March 2020 and answered now is asked as of then; its
+    "Source" button too. The same question sent today gets this month's report."""
+    recent = dt.date.today() - dt.timedelta(days=1)
+    report = "Harbour report\nThe harbour master on duty this month is {}.\n"
+    settings = make_settings(tmp_path, server, recency_weight=0.5)
+    seed(
+        settings,
+        {
+            "harbour-2020-03-02.txt": report.format("Olena Koval"),
+            f"harbour-{recent.isoformat()}.txt": report.format("Petro Bondar"),
+        },
+    )
+    question = "Who is the harbour master on duty this month?"
+    alice, bob = TelegramUser(31, "Alice"), TelegramUser(32, "Bob")
+    sent = dt.datetime(2020, 3, 2, 12, tzinfo=dt.UTC)
+    # Sent while the bot was down: Telegram keeps it, with its date, until the bot polls.
+    message = server._new_message(
+        server.private_chat(alice), alice.as_dict(), text=question, date=int(sent.timestamp())
+    )
+    await server.push_update({"message": message})
+    async with running_bot(settings, server):
+        [then] = await server.replies(alice.id, after=message["message_id"], timeout=10)
+        query = await server.press(alice, then, "Source")
+        await server.wait_call("answerCallbackQuery", lambda p: p["callback_query_id"] == query)
+        [source] = await server.replies(alice.id, after=then["message_id"])
+        asked = await server.send_text(bob, question)
+        [now] = await server.replies(bob.id, after=asked["message_id"])
+    assert "Olena Koval" in then["text"] and "Petro Bondar" not in then["text"]
+    assert "Olena Koval" in source["text"] and "harbour-2020-03-02.txt" in source["text"]
+    assert "Petro Bondar" in now["text"] and "Olena Koval" not in now["text"]
 
 
 async def test_an_update_delivered_again_after_a_crash_is_answered_once(tmp_path, server):

@@ -58,3 +58,17 @@ async def test_answers_and_buttons_stay_in_the_questions_topic(tmp_path):
     actions = [c.params for c in server.calls_of("sendChatAction")]
     assert actions[0]["message_thread_id"] == topic
     assert all(c.status == 200 for c in server.calls), [c.description for c in server.calls]
+
+
+async def test_an_admins_add_in_a_topic_shows_typing_in_that_topic(tmp_path, server):
+    settings = make_settings(tmp_path, server, admin_user_ids=[ALICE.id])
+    seed(settings)
+    forum = server.forum_chat(-100801)
+    topic = server.create_topic(forum, "Links", ALICE)
+    async with running_bot(settings, server):
+        # A private address is refused before anything is fetched: no web site needed.
+        sent = await server.send_text(ALICE, "/add http://10.0.0.7/", chat=forum, thread=topic)
+        [refused] = await server.replies(forum["id"], after=sent["message_id"], timeout=30)
+    assert refused["message_thread_id"] == topic
+    [action] = [c.params for c in server.calls_of("sendChatAction")]
+    assert action["message_thread_id"] == topic

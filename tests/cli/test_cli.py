@@ -120,6 +120,17 @@ def test_index_add_status_and_incremental(env, tmp_path):
     assert _run("index", "add", str(tmp_path / "nope.txt")).exit_code == 1
 
 
+def test_index_status_shows_skipped_files(env):
+    write(env / "seeds" / ".hidden.txt", "Dogs\nDogs bark at night.")
+    before = _run("index", "status")
+    assert "skipped .hidden.txt: a hidden file" in before.output
+    build = _run("index", "build")
+    assert "1 skipped" in build.output and "rename it without the dot" in build.output
+    after = _run("index", "status")
+    assert after.exit_code == 0, after.output
+    assert "skipped .hidden.txt: a hidden file" in after.output and "Up to date" in after.output
+
+
 def test_mismatched_index_message(env, monkeypatch):
     assert _run("index", "build").exit_code == 0
     monkeypatch.setenv("QABOT_EMBEDDER", "sentence-transformers")

@@ -101,11 +101,17 @@ def test_all_bad_settings_are_named_by_env_name_without_their_values(env, monkey
 
 
 def test_a_dotenv_with_bad_bytes_is_named(env):
-    (env / ".env").write_bytes(b"QABOT_TOP_K=3\nQABOT_MODEL=caf\xe9\n")
+    """By line and the setting on it, not by byte position; never echoing the value."""
+    (env / ".env").write_bytes(
+        b"# caf\xe9 settings\nQABOT_TOP_K=3\nQABOT_MODEL=caf\xe9\r\n"
+        b"export QABOT_TELEGRAM_TOKEN=12:s\xff\n"
+    )
     result = _run("ask", "Where do cats sleep?")
     assert result.exit_code == 1
-    assert f"{env / '.env'} is not UTF-8 text (byte 0xe9" in result.output
-    assert "save it as UTF-8" in result.output
+    assert f"{env / '.env'} is not UTF-8 text: line 1 (a comment) has byte 0xe9; " in result.output
+    assert "line 3 (QABOT_MODEL) has byte 0xe9; " in result.output
+    assert "line 4 (QABOT_TELEGRAM_TOKEN) has byte 0xff: save it as UTF-8" in result.output
+    assert "position" not in result.output and "caf" not in result.output
 
 
 def test_verify_and_status_report_damage(env):
@@ -163,7 +169,39 @@ def test_index_dir_that_is_a_file_and_lock_that_is_a_folder(env, monkeypatch):
     (env / "index" / ".lock").mkdir(parents=True)
     result = _run("index", "build")
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
-    assert f"cannot write to {env / 'index'}/: Is a directory" in result.output
+    assert (
+        f"{env / 'index' / '.lock'} is a folder, where qabot keeps its build lock" in result.output
+    )
+
+
+def test_a_lock_that_is_a_folder_is_named_with_a_relative_index_folder(env, monkeypatch):
+    """QABOT_INDEX_DIR=index (the default) while the lock library reports the lock's absolute
+    path: the message still names index/.lock, and the fix, for build and rebuild alike."""
+    monkeypatch.chdir(env)
+    monkeypatch.setenv("QABOT_INDEX_DIR", "index")
+    (env / "index" / ".lock").mkdir(parents=True)
+    for command in ("build", "rebuild"):
+        result = _run("index", command)
+        assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+        assert "index/.lock is a folder" in result.output and "remove that folder" in result.output
+
+
+def test_status_reports_a_damaged_manifest_as_verify_does(env):
+    """The manifest is covered by no checksum: counts that disagree with intact files are
+    damage for status as they are for verify and ask."""
+    assert _run("index", "build").exit_code == 0
+    folder = env / "index" / VersionFolders(env / "index").current_version()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["documents"] += 3
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert _run("index", "verify").exit_code == 1
+    status = _run("index", "status")
+    assert status.exit_code == 1, status.output
+    assert "intact" not in status.output
+    assert f"damaged: manifest.json: index files in {folder} do not match its manifest" in (
+        status.output
+    )
+    assert status.output.strip().endswith("run `qabot index rebuild`")
 
 
 def test_stale_export_folders_are_removed_by_the_next_build(env):

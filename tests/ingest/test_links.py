@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 
 import pytest
 from typer.testing import CliRunner
@@ -119,6 +120,61 @@ def test_a_site_that_does_not_answer_in_time():
             fetch(url, allow_private=True, timeout=0.5)
     finally:
         listener.close()
+
+
+def _closed_port() -> int:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there any more
+    return port
+
+
+def test_sites_that_cannot_be_reached_are_worded_for_people(site):
+    """Not the OS error ("[Errno 111] Connection refused"): what happened, in words."""
+    with pytest.raises(LinkError) as refused:
+        fetch(f"http://127.0.0.1:{_closed_port()}/", allow_private=True)
+    assert "the site refused the connection" in str(refused.value)
+    # A plain HTTP site asked for TLS: the handshake fails.
+    with pytest.raises(LinkError) as tls:
+        fetch(site.page("/lighthouse").replace("http://", "https://"), allow_private=True)
+    assert "a secure (TLS) connection to the site could not be made" in str(tls.value)
+    # A connection closed without an answer.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+
+    def close_it() -> None:
+        conn, _ = listener.accept()
+        conn.recv(1024)
+        conn.close()
+
+    closer = threading.Thread(target=close_it, daemon=True)
+    closer.start()
+    try:
+        with pytest.raises(LinkError) as closed:
+            fetch(url, allow_private=True)
+    finally:
+        closer.join(5)
+        listener.close()
+    assert "the site closed the connection" in str(closed.value)
+    for error in (refused, tls, closed):
+        assert "Errno" not in str(error.value) and "_ssl.c" not in str(error.value)
+
+
+def test_a_name_that_cannot_be_found_is_worded_for_people(monkeypatch):
+    def no_such_name(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    with pytest.raises(LinkError) as checked:  # the check before fetching
+        check_url("https://no-such-site.example/", allow_private=False, resolve=no_such_name)
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    with pytest.raises(LinkError) as fetched:  # private links allowed: httpx resolves it
+        fetch("http://no-such-site.example/", allow_private=True)
+    assert "name no-such-site.example could not be found: check the link" in str(checked.value)
+    assert "the site's name could not be found: check the link" in str(fetched.value)
+    assert "Errno" not in str(checked.value) + str(fetched.value)
 
 
 def test_link_in_a_message():

@@ -18,8 +18,6 @@ def _svc(settings):
 def test_scan_recursive_skips_hidden_and_reports_unsupported(seeds):
     write(seeds / "a.txt", "A")
     write(seeds / "sub" / "deeper" / "b.md", "B")
-    write(seeds / ".hidden" / "c.txt", "C")
-    write(seeds / ".secret.txt", "D")
     (seeds / "image.png").write_bytes(b"\x89PNG")
     (seeds / "README").write_bytes(b"no suffix")
     scan = scan_folder(seeds)
@@ -29,6 +27,56 @@ def test_scan_recursive_skips_hidden_and_reports_unsupported(seeds):
         ("README", "unsupported file type (none)"),
         ("image.png", "unsupported file type .png"),
     ]
+
+
+def test_hidden_documents_are_skipped_with_the_fix_and_the_rest_stays_quiet(seeds):
+    """A hidden file or folder in a format qabot reads was most likely meant as a document:
+    named among the skipped, with how to include it. Hidden things that are no documents, and
+    temporary files (qabot's own copies among them), are not worth a line."""
+    write(seeds / "a.txt", "A")
+    write(seeds / "..dots.txt", "Dots")
+    write(seeds / ".hidden.txt", "Hidden")
+    write(seeds / "sub" / ".notes.md", "Notes")
+    write(seeds / ".drafts" / "one.txt", "One")
+    write(seeds / ".drafts" / "deeper" / "two.pdf", "Two")
+    write(seeds / ".drafts" / ".three.txt", "Three")
+    write(seeds / ".drafts" / "thumbs.db", "no document")
+    write(seeds / ".git" / "notes.md", "version control's own")
+    write(seeds / ".git" / "HEAD", "ref: refs/heads/main")
+    write(seeds / ".DS_Store", "Finder")
+    write(seeds / ".gitignore", "*.tmp")
+    write(seeds / "._a.txt", "macOS metadata")
+    write(seeds / ".a.txt.qabot-tmp", "qabot copying a.txt")
+    write(seeds / "links" / ".page.qabot-tmp.html", "<p>qabot storing a page</p>")
+    write(seeds / ".~lock.report.docx#", "LibreOffice")
+    (seeds / ".#a.txt").symlink_to("user@host.1234")  # an Emacs lock: a link to nowhere
+    scan = scan_folder(seeds)
+    assert [f.rel for f in scan.files] == ["a.txt"]
+    hidden_file = (
+        "a hidden file (its name starts with a dot): rename it without the dot to index it"
+    )
+    assert scan.skipped == [
+        ("..dots.txt", hidden_file),
+        (
+            ".drafts/",
+            "a hidden folder (its name starts with a dot), 3 documents in it not indexed: "
+            "rename it without the dot to index them",
+        ),
+        (".hidden.txt", hidden_file),
+        ("sub/.notes.md", hidden_file),
+    ]
+
+
+def test_a_hidden_document_is_counted_in_the_build_and_shown_by_status(settings, seeds):
+    write(seeds / "a.txt", "Cats\nCats sleep most of the day.")
+    write(seeds / ".hidden.txt", "Dogs\nDogs bark.")
+    report = _svc(settings).build()
+    assert report.added == ["a.txt"]
+    assert [name for name, _ in report.skipped] == [".hidden.txt"]
+    write(seeds / "..dots.txt", "Birds\nBirds sing.")  # after the build: status sees it too
+    st = _svc(settings).status()
+    assert [name for name, _ in st.skipped] == ["..dots.txt", ".hidden.txt"]
+    assert not st.new
 
 
 def test_missing_folder_names_the_fix(tmp_path):

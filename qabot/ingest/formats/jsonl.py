@@ -25,6 +25,7 @@ def read(data: bytes, *, name: str, max_chars: int) -> list[Document]:
     seen: set[str] = set()
     bad: dict[str, list[int]] = {}
     name_date = date_in_name(name)
+    too_long = f"more text than QABOT_MAX_DOCUMENT_CHARS allows ({max_chars:,} characters)"
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -43,7 +44,7 @@ def read(data: bytes, *, name: str, max_chars: int) -> list[Document]:
             bad.setdefault("empty text", []).append(lineno)
             continue
         if len(body) > max_chars:
-            bad.setdefault("text over QABOT_MAX_DOCUMENT_CHARS", []).append(lineno)
+            bad.setdefault(too_long, []).append(lineno)
             continue
         raw_key = row.get("doc_id") or row.get("id")
         key = clean_key(str(raw_key)) if isinstance(raw_key, str | int) else str(lineno)
@@ -57,18 +58,28 @@ def read(data: bytes, *, name: str, max_chars: int) -> list[Document]:
         date = parse_date(row.get("date")) or name_date
         docs.append(Document(doc_id, title, body, name, text_sha256(title, body), date))
     count = sum(len(lines) for lines in bad.values())
+    if not docs and list(bad) == [too_long]:
+        raise DocumentError(
+            f"no usable lines: {_lines(bad[too_long])} {'has' if count == 1 else 'have'} "
+            f"{too_long}: split the text over several lines (a document each), or raise "
+            "QABOT_MAX_DOCUMENT_CHARS"
+        )
+    reasons = "; ".join(f"{what}: {_lines(lines)}" for what, lines in bad.items())
     if not docs:
         raise DocumentError(
-            f"no usable lines (each needs a JSON object with a 'text' string; {count} bad)"
+            "no usable lines (each needs a JSON object with a 'text' string)"
+            + (f": {reasons}" if reasons else "")
         )
     if bad:
-        reasons = "; ".join(
-            f"{what}: line{'s' * (len(lines) > 1)} {', '.join(map(str, lines[:5]))}"
-            + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
-            for what, lines in bad.items()
-        )
         log.warning("%s: skipped %d bad line(s) (%s)", name, count, reasons)
     return docs
+
+
+def _lines(numbers: list[int]) -> str:
+    """ "line 3", "lines 1, 2, 3, 4, 5 and 7 more"."""
+    shown = ", ".join(map(str, numbers[:5]))
+    more = f" and {len(numbers) - 5} more" if len(numbers) > 5 else ""
+    return f"line{'s' * (len(numbers) > 1)} {shown}{more}"
 
 
 def _text_problem(row: dict) -> str:

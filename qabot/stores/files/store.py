@@ -15,6 +15,7 @@ from qabot.search.retrieval import Retriever
 from qabot.stores.base import IndexView, Previous, Store, Verification, day_lookup
 from qabot.stores.files.assemble import build_lexical, write_version
 from qabot.stores.files.folders import IndexData, VersionFolders
+from qabot.stores.files.manifest import FILE as MANIFEST
 from qabot.stores.plan import BuildPlan, Embedded
 from qabot.timing import span
 from qabot.types import Chunk, Document, IndexStatus
@@ -104,6 +105,14 @@ class FilesStore(Store):
             return IndexStatus(built=False)
         manifest = folders.read_manifest()
         check = folders.verify()  # every file hashed: ~0.1 s per 150 MB
+        if not check.problems:
+            # Intact files can still disagree with a damaged manifest (its counts, its file
+            # list), which no checksum covers: what `ask` would refuse is damage here too.
+            try:
+                folders.load()
+            except IndexCorruptError as exc:
+                reason = str(exc).removesuffix(": run `qabot index rebuild`")
+                check.problems.append(f"{MANIFEST}: {reason}")
         return IndexStatus(
             built=True,
             documents=manifest.documents,

@@ -1,6 +1,9 @@
 import json
 
+import pytest
+
 from qabot.embedders.hashing import HashingEmbedder
+from qabot.errors import DocumentError
 from qabot.ingest.formats import read_file
 from qabot.service import QAService
 from tests.helpers import write
@@ -48,3 +51,26 @@ def test_jsonl_with_a_lone_surrogate_builds(settings, seeds):
     svc = QAService(settings, embedder=HashingEmbedder())
     assert svc.build().documents_total == 1
     assert QAService(settings, embedder=HashingEmbedder()).ask("harbour ships").found
+
+
+def test_a_jsonl_whose_only_line_is_too_long_says_so_and_names_the_setting(seeds):
+    path = write(seeds / "big.jsonl", json.dumps({"doc_id": "a", "text": "word " * 300}))
+    with pytest.raises(DocumentError) as raised:
+        read_file(entry(path), max_chars=1000)
+    assert str(raised.value) == (
+        "no usable lines: line 1 has more text than QABOT_MAX_DOCUMENT_CHARS allows (1,000 "
+        "characters): split the text over several lines (a document each), or raise "
+        "QABOT_MAX_DOCUMENT_CHARS"
+    )
+
+
+def test_a_jsonl_without_usable_lines_names_each_problem(seeds):
+    lines = ["{not json", json.dumps({"doc_id": "b"}), json.dumps({"text": "x" * 50})]
+    path = write(seeds / "bad.jsonl", "\n".join(lines))
+    with pytest.raises(DocumentError) as raised:
+        read_file(entry(path), max_chars=10)
+    assert str(raised.value) == (
+        "no usable lines (each needs a JSON object with a 'text' string): not JSON: line 1; "
+        "no 'text' field: line 2; more text than QABOT_MAX_DOCUMENT_CHARS allows (10 "
+        "characters): line 3"
+    )
