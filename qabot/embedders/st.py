@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from functools import cached_property
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qabot.embedders import precision as precisions
 from qabot.embedders.base import ProgressCallback, normalize
 from qabot.errors import ConfigError
 
@@ -49,10 +51,13 @@ def resolve_model(name: str) -> tuple[str, str]:
 
 
 class SentenceTransformerEmbedder:
-    """Wraps `SentenceTransformer`; the model loads on first use (importing torch takes seconds)."""
+    """Wraps `SentenceTransformer`; the model loads on first use (importing torch takes seconds).
+    `precision` is QABOT_EMBED_PRECISION for passages (qabot/embedders/precision.py); questions
+    are always fp32."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, *, precision: precisions.Precision = "fp32") -> None:
         self._load_from, self._name = resolve_model(model)
+        self.passage_precision = precisions.resolve(precision)
 
     @property
     def model_id(self) -> str:
@@ -116,18 +121,30 @@ class SentenceTransformerEmbedder:
         # Our own batching loop (not encode's progress bar) so the CLI owns the progress display.
         for start in range(0, len(texts), batch_size):
             batch = texts[start : start + batch_size]
-            parts.append(
-                self.model.encode(
+            with self._passage_autocast():
+                vectors = self.model.encode(
                     batch,
                     prompt=self.prompts[1],
                     batch_size=batch_size,
                     normalize_embeddings=True,
                     convert_to_numpy=True,
                 )
-            )
+            parts.append(vectors)
             if on_batch:
                 on_batch(len(batch))
+        # Back to float32 and unit length whatever the compute type: inner product is cosine.
         return normalize(np.vstack(parts))
+
+    def _passage_autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast when passages are embedded in bf16: matrix products in bf16, the
+        weights and the softmax/norm layers stay fp32, so the model (and its ONNX export for
+        questions) is unchanged. Measured faster than casting the model (bench/RESULTS-speed.md
+        section 7)."""
+        if self.passage_precision != "bf16":
+            return contextlib.nullcontext()
+        import torch
+
+        return torch.autocast("cpu", dtype=torch.bfloat16)
 
     def embed_query(self, text: str) -> np.ndarray:
         vec = self.model.encode(
