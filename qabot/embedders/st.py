@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qabot.embedders import precision as precisions
 from qabot.embedders.base import ProgressCallback, normalize
 from qabot.errors import ConfigError
 
@@ -49,10 +50,13 @@ def resolve_model(name: str) -> tuple[str, str]:
 
 
 class SentenceTransformerEmbedder:
-    """Wraps `SentenceTransformer`; the model loads on first use (importing torch takes seconds)."""
+    """Wraps `SentenceTransformer`; the model loads on first use (importing torch takes seconds).
+    `precision` is QABOT_EMBED_PRECISION for passages (qabot/embedders/precision.py); questions
+    are always fp32."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, *, precision: precisions.Precision = "fp32") -> None:
         self._load_from, self._name = resolve_model(model)
+        self.passage_precision = precisions.resolve(precision)
 
     @property
     def model_id(self) -> str:
@@ -116,18 +120,32 @@ class SentenceTransformerEmbedder:
         # Our own batching loop (not encode's progress bar) so the CLI owns the progress display.
         for start in range(0, len(texts), batch_size):
             batch = texts[start : start + batch_size]
-            parts.append(
-                self.model.encode(
-                    batch,
-                    prompt=self.prompts[1],
-                    batch_size=batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                )
+            vectors = self._passage_model.encode(
+                batch,
+                prompt=self.prompts[1],
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
             )
+            parts.append(vectors)
             if on_batch:
                 on_batch(len(batch))
+        # Back to float32 and unit length whatever the compute type: inner product is cosine.
         return normalize(np.vstack(parts))
+
+    @cached_property
+    def _passage_model(self):
+        """The model passages go through: in bf16, a bf16 copy of it (~45 MB for MiniLM), so
+        questions keep the fp32 one. The cast copy measured faster than torch.autocast over the
+        fp32 model, at cosine >= 0.9999 to fp32 vectors either way (bench/RESULTS-speed.md
+        section 7)."""
+        if self.passage_precision != "bf16":
+            return self.model
+        import copy
+
+        import torch
+
+        return copy.deepcopy(self.model).to(torch.bfloat16)
 
     def embed_query(self, text: str) -> np.ndarray:
         vec = self.model.encode(

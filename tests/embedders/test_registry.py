@@ -41,7 +41,7 @@ class FakeEmbedder(HashingEmbedder):
 register(
     Backend(
         "fake",
-        factory=lambda model: FakeEmbedder(dim=32),
+        factory=lambda model, precision: FakeEmbedder(dim=32),
         calibration=Calibration(0.321, lexical=0.2, chunk_tokens=64, sentences=0.5),
         sentence_vectors=True,
     )
@@ -100,7 +100,8 @@ def test_a_registered_backend_gets_its_calibration_and_is_a_setting_and_a_cli_ch
     proc = subprocess.run(
         [sys.executable, "-c", PROBE],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        # tmp_path first, then whichever qabot this run imports (a worktree's, not the venv's).
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])},
         capture_output=True,
         text=True,
         timeout=120,
@@ -157,7 +158,7 @@ def test_a_backend_calibrated_to_rank_with_sentences_must_store_them():
         backends.register(
             backends.Backend(
                 "half-done",
-                factory=lambda model: HashingEmbedder(),
+                factory=lambda model, precision: HashingEmbedder(),
                 calibration=Calibration(0.5, sentences=0.5),
             )
         )
