@@ -128,11 +128,12 @@ def build(
 
         plan.model_id = embedder.model_id
         plan.chunking = chunking
-        plan.built_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         plan.skipped = report.skipped
         plan.duplicates = report.duplicates
         embedded = embed_documents(to_embed, embedder, options, progress=progress)
         report.chunks_embedded = len(embedded.chunks)
+        # When the version was made, as every qabot stamped it: after embedding, before writing.
+        plan.built_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         with span("store_write"):
             written = store.write(plan=plan, previous=prev, embedded=embedded)
         with span("clean"):
