@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchlib import header, load_avg  # noqa: E402
 
-from tests.botapi.harness import (  # noqa: E402
+from qabot.testing.botapi.harness import (  # noqa: E402
     ANSWERED_QUESTIONS,
     SYBIHA_QUESTION,
     TOKEN,
@@ -44,8 +44,8 @@ from tests.botapi.harness import (  # noqa: E402
     seed,
     tally_chat,
 )
-from tests.botapi.process import bot_env, ready_or_fail, start_bot, stop_bot  # noqa: E402
-from tests.botapi.server import BotApiServer, TelegramUser  # noqa: E402
+from qabot.testing.botapi.process import bot_env, ready_or_fail, start_bot, stop_bot  # noqa: E402
+from qabot.testing.botapi.server import BotApiServer, TelegramUser  # noqa: E402
 
 QUESTIONS = ANSWERED_QUESTIONS
 APOLOGY = "something went wrong"

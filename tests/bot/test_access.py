@@ -10,8 +10,8 @@ import sqlite3
 import pytest
 
 from qabot.bot.inbox import journal_path
-from tests.botapi.harness import SYBIHA_QUESTION, make_settings, running_bot, seed
-from tests.botapi.server import BotApiServer, TelegramUser
+from qabot.testing.botapi.harness import SYBIHA_QUESTION, make_settings, running_bot, seed
+from qabot.testing.botapi.server import BotApiServer, TelegramUser
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -16,8 +16,7 @@ import pytest
 
 from qabot.bot.inbox import journal_path
 from qabot.bot.journal import Journal
-from tests.bot.test_process import free_port
-from tests.botapi.harness import (
+from qabot.testing.botapi.harness import (
     ANSWERED_QUESTIONS,
     SYBIHA_QUESTION,
     TOKEN,
@@ -26,8 +25,9 @@ from tests.botapi.harness import (
     seed,
     tally_chat,
 )
-from tests.botapi.process import bot_env, ready_or_fail, start_bot, stop_bot
-from tests.botapi.server import BotApiServer, TelegramUser
+from qabot.testing.botapi.process import bot_env, ready_or_fail, start_bot, stop_bot
+from qabot.testing.botapi.server import BotApiServer, TelegramUser
+from tests.bot.test_process import free_port
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -12,11 +12,11 @@ from pathlib import Path
 from qabot.bot.app import ALLOWED_UPDATES, build_application
 from qabot.config import Settings, get_settings
 from qabot.service import QAService
-from tests.botapi.server import BotApiServer
+from qabot.testing.botapi.server import BotApiServer
 
 # Shaped like a real token (digits, colon, 35 characters), so the bot accepts it.
 TOKEN = "123456789:AAH-test_token_0123456789abcdefghij"
-SEED_DIR = Path(__file__).resolve().parents[2] / "seeds"
+SEED_DIR = Path(__file__).resolve().parents[3] / "seeds"
 # A document the seed lacks, for tests that add one (uploads, watching, links, Qdrant).
 LIGHTHOUSE = (
     "Lighthouse keeping\n"
