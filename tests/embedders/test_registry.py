@@ -26,6 +26,7 @@ from qabot.embedders.calibration import (
 )
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.errors import ConfigError
+from tests.helpers import ROOT
 
 # A new backend: its embedder and its one entry, in a module of its own.
 FAKE_BACKEND = """
@@ -102,7 +103,8 @@ def test_a_registered_backend_gets_its_calibration_and_is_a_setting_and_a_cli_ch
     proc = subprocess.run(
         [sys.executable, "-c", PROBE],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        # the fake backend, and the qabot this test imported (not whichever one is installed)
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])},
         capture_output=True,
         text=True,
         timeout=120,
