@@ -71,7 +71,9 @@ async def test_strangers_are_refused_exactly_where_the_bot_would_answer(tmp_path
         sticker = await one_reply(server, BOB.id, await server.send_media(BOB, "sticker"))
         # An edit outside the window, or to a command other than /ask, is no question: silence.
         last = server.bot_messages(BOB.id)[-1]["message_id"]
-        await server.edit_text(BOB, edited, "Where is the new NATO command?", edit_date=1)
+        await server.edit_text(
+            BOB, edited, "Where is the new NATO command?", edit_date=edited["date"] + 3600
+        )
         await server.edit_text(BOB, question, "/start")
         await quiet(server, BOB.id, last)
 
