@@ -9,7 +9,14 @@ from itertools import pairwise
 
 import pytest
 
-from qabot.testing.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
+from qabot.testing.botapi.harness import (
+    SYBIHA_QUESTION,
+    TOKEN,
+    make_settings,
+    running_bot,
+    seed,
+    settled,
+)
 from qabot.testing.botapi.server import BotApiServer, TelegramUser
 
 pytestmark = pytest.mark.timeout(120)
@@ -32,7 +39,7 @@ async def test_a_failed_send_is_retried_and_the_answer_arrives_once(tmp_path, se
         server.fault_next("sendMessage", fault)
         asked = await server.send_text(ALICE, SYBIHA_QUESTION)
         await server.replies(ALICE.id, after=asked["message_id"], timeout=15)
-        await asyncio.sleep(1.5)  # time for a wrong second message to show up
+        await settled(server, settings)  # a wrong second message would have come by now
     [answer] = server.bot_messages(ALICE.id)
     assert "Sybiha" in answer["text"]
     attempts = server.calls_of("sendMessage")
@@ -48,7 +55,8 @@ async def test_a_late_answer_is_not_resent_and_not_apologised_for(tmp_path, serv
         server.fault_next("sendMessage", "slow", delay=6.5)
         asked = await server.send_text(ALICE, SYBIHA_QUESTION)
         await server.replies(ALICE.id, after=asked["message_id"], timeout=10)
-        await asyncio.sleep(7)  # past the timeout: a resend or an apology would come now
+        # Handled once the read timed out: a resend or an apology would have come by then.
+        await settled(server, settings, timeout=15)
         after = await server.send_text(ALICE, SYBIHA_QUESTION)  # and the bot still works
         await server.replies(ALICE.id, after=after["message_id"], timeout=10)
     texts = [m["text"] for m in server.bot_messages(ALICE.id)]

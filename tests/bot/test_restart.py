@@ -23,6 +23,7 @@ from qabot.testing.botapi.harness import (
     make_settings,
     running_bot,
     seed,
+    settled,
     tally_chat,
 )
 from qabot.testing.botapi.process import bot_env, ready_or_fail, start_bot, stop_bot
@@ -80,15 +81,15 @@ async def burst_then_kill(tmp_path, server, env, users, per_user: int, kill_at: 
             proc.kill()
 
 
-async def restart_until_answered(tmp_path, server, env, users, per_user: int, *, linger=0.0):
-    """Start the bot again, wait until every question has an answer (and `linger` seconds more,
-    for a duplicate to show up), stop it; its exit code and log."""
+async def restart_until_answered(tmp_path, server, settings, env, users, per_user: int):
+    """Start the bot again, wait until every question has an answer and every update is
+    handled (a duplicate would have been sent by then), stop it; its exit code and log."""
     server.ready.clear()
     proc, log = await start_bot(tmp_path, env, log_name="bot2.log")
     try:
         await ready_or_fail(server, proc, log)
         await server.wait_until(lambda: all_answered(server, users, per_user), timeout=60)
-        await asyncio.sleep(linger)
+        await settled(server, settings, timeout=30)
     finally:
         code = await stop_bot(proc)
     return code, log
@@ -103,10 +104,10 @@ async def test_polling_bot_killed_mid_burst_answers_everything_after_restart(tmp
     await burst_then_kill(tmp_path, server, env, users, per_user, 8)
     before = answered(server, users)
     assert before < len(users) * per_user
-    # Telegram has forgotten them: the bot confirmed every update it fetched.
-    await asyncio.sleep(0.2)
-    assert server.pending_updates == 0
-    code, log = await restart_until_answered(tmp_path, server, env, users, per_user, linger=1.5)
+    # Telegram has forgotten them: the bot confirmed every update it fetched (the last
+    # getUpdates may still be arriving).
+    await server.wait_until(lambda: server.pending_updates == 0, timeout=2)
+    code, log = await restart_until_answered(tmp_path, server, settings, env, users, per_user)
     assert code == 0
     assert_all_answered_in_order(server, users, per_user, log)
     output = log.read_text()
@@ -127,7 +128,7 @@ async def test_after_a_restart_the_first_answers_keep_the_flood_limits(tmp_path)
         env = bot_env(tmp_path, server, QABOT_QUESTIONS_PER_MINUTE="100")
         await burst_then_kill(tmp_path, server, env, users, per_user, 4)
         restarted = len(server.calls)
-        await restart_until_answered(tmp_path, server, env, users, per_user)
+        await restart_until_answered(tmp_path, server, settings, env, users, per_user)
         refused = [
             (i, c.method, c.params.get("chat_id"), c.description)
             for i, c in enumerate(server.calls)
@@ -154,7 +155,7 @@ async def test_webhook_bot_killed_mid_burst_answers_everything_after_restart(tmp
     # each webhook POST is answered 200 once journaled
     await burst_then_kill(tmp_path, server, env, users, per_user, 4)
     assert answered(server, users) < len(users) * per_user
-    code, log = await restart_until_answered(tmp_path, server, env, users, per_user, linger=1.5)
+    code, log = await restart_until_answered(tmp_path, server, settings, env, users, per_user)
     assert code == 0
     assert_all_answered_in_order(server, users, per_user, log)
 
@@ -189,7 +190,6 @@ async def test_an_update_delivered_again_after_a_crash_is_answered_once(tmp_path
     journal.close()
     async with running_bot(settings, server):
         await server.replies(alice.id, timeout=10)
-        await server.wait_until(lambda: server.pending_updates == 0)  # fetched and confirmed
-        await asyncio.sleep(0.5)
+        await settled(server, settings)  # fetched, confirmed and handled
     [answer] = server.bot_messages(alice.id)
     assert "Sybiha" in answer["text"]
