@@ -9,6 +9,7 @@ from itertools import pairwise
 
 import pytest
 
+from qabot.bot import sending
 from qabot.testing.botapi.harness import (
     SYBIHA_QUESTION,
     TOKEN,
@@ -64,7 +65,11 @@ async def test_a_late_answer_is_not_resent_and_not_apologised_for(tmp_path, serv
     assert len(server.calls_of("sendMessage")) == 2
 
 
-async def test_a_send_failing_every_time_ends_in_one_apology(tmp_path, server):
+async def test_a_send_failing_every_time_ends_in_one_apology(tmp_path, server, monkeypatch):
+    # The retries' backoff shortened 10 times (0.5 + 1 + 2 + 4 + 8 s by default): what is
+    # tested is how many tries there are and what follows the last.
+    delays = tuple(d / 10 for d in sending.TRANSIENT_DELAYS)
+    monkeypatch.setattr(sending, "TRANSIENT_DELAYS", delays)
     settings = make_settings(tmp_path, server)
     seed(settings)
     async with running_bot(settings, server):
@@ -72,7 +77,10 @@ async def test_a_send_failing_every_time_ends_in_one_apology(tmp_path, server):
         asked = await server.send_text(ALICE, SYBIHA_QUESTION)
         [apology] = await server.replies(ALICE.id, after=asked["message_id"], timeout=30)
     assert APOLOGY in apology["text"]
-    assert [c.status for c in server.calls_of("sendMessage")] == [500] * 6 + [200]
+    attempts = server.calls_of("sendMessage")
+    assert [c.status for c in attempts] == [500] * 6 + [200]
+    gaps = [b.at - a.at for a, b in pairwise(attempts[:6])]
+    assert all(gap >= delay for gap, delay in zip(gaps, delays, strict=True)), gaps
 
 
 async def test_under_enforced_flood_limits_a_burst_gets_no_429(tmp_path, strict_server):
