@@ -1,6 +1,6 @@
 """The Telegram bot under faults (issue 11), measured through the stand-in Bot API server.
 
-The stand-in (tests/botapi) runs on 127.0.0.1 with Telegram's flood limits enforced: a request
+The stand-in (qabot/testing/botapi) runs on 127.0.0.1 with Telegram's flood limits enforced: a request
 over about 1 message/s in a private chat, 20/min in a group or 30/s overall is refused with 429.
 The hashing embedder answers (no model), so what is measured is the bot, not the search.
 
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchlib import header, load_avg  # noqa: E402
 
-from tests.botapi.harness import (  # noqa: E402
+from qabot.testing.botapi.harness import (  # noqa: E402
     ANSWERED_QUESTIONS,
     SYBIHA_QUESTION,
     TOKEN,
@@ -44,8 +44,8 @@ from tests.botapi.harness import (  # noqa: E402
     seed,
     tally_chat,
 )
-from tests.botapi.process import bot_env, ready_or_fail, start_bot, stop_bot  # noqa: E402
-from tests.botapi.server import BotApiServer, TelegramUser  # noqa: E402
+from qabot.testing.botapi.process import bot_env, ready_or_fail, start_bot, stop_bot  # noqa: E402
+from qabot.testing.botapi.server import BotApiServer, TelegramUser  # noqa: E402
 
 QUESTIONS = ANSWERED_QUESTIONS
 APOLOGY = "something went wrong"

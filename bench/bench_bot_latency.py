@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qabot.service import QAService  # noqa: E402
-from tests.botapi.harness import TOKEN, make_settings, running_bot, seed  # noqa: E402
-from tests.botapi.server import BotApiServer, TelegramUser  # noqa: E402
+from qabot.testing.botapi.harness import TOKEN, make_settings, running_bot, seed  # noqa: E402
+from qabot.testing.botapi.server import BotApiServer, TelegramUser  # noqa: E402
 
 QUESTIONS = [
     "Who attended the NATO-Ukraine Council?",

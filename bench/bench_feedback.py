@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 from qabot.feedback.store import FeedbackStore  # noqa: E402
 from qabot.feedback.unanswered import group_questions  # noqa: E402
-from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed  # noqa: E402
-from tests.botapi.server import BotApiServer, TelegramUser  # noqa: E402
+from qabot.testing.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed  # noqa: E402
+from qabot.testing.botapi.server import BotApiServer, TelegramUser  # noqa: E402
 
 WORDS = "nato ukraine council winter budget kallas rutte summit command wiesbaden aid energy"
 

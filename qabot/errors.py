@@ -64,6 +64,12 @@ class ModelLoadError(QabotError):
     the message names the setting and how to turn the feature off."""
 
 
+class ModelUnavailableError(QabotError):
+    """A model named by its hub name is not downloaded and cannot be now: no network, or
+    HF_HUB_OFFLINE is set. Raised at once instead of the hub libraries' minute of retries; the
+    loader puts it in the error of the setting that names the model, which its starter sees."""
+
+
 class IndexWriteError(QabotError):
     """The index (or seeds) folder cannot be written: a full disk, no permission, a read-only
     file system. Seen by whoever builds; the previous index stays usable."""

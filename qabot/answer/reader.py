@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from qabot import hub
 from qabot.ingest.chunking import split_sentences
 from qabot.search.reranking import load_failure, quiet_loading
 from qabot.types import Answer, Hit
@@ -45,8 +46,13 @@ class Reader:
             from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
             quiet_loading()
-            self.tokenizer = AutoTokenizer.from_pretrained(name)
-            self.model = AutoModelForQuestionAnswering.from_pretrained(name)
+            self.tokenizer, self.model = hub.load(
+                name,
+                lambda **kw: (
+                    AutoTokenizer.from_pretrained(name, **kw),
+                    AutoModelForQuestionAnswering.from_pretrained(name, **kw),
+                ),
+            )
         except Exception as exc:  # OSError, HF hub errors, a config of another kind of model
             raise load_failure("QABOT_READER_MODEL", name, exc, off="reader") from exc
         saved = getattr(self.model.config, "architectures", None) or []

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from qabot import hub
 from qabot.embedders.onnx import (
     CONFIG_FILE,
     FORMAT,
@@ -93,8 +94,11 @@ def _load_for_export(name: str) -> tuple[Any, str]:
 
     try:
         # Eager attention traces to plain MatMul/Softmax; sdpa's mask helpers do not trace reliably.
-        st = SentenceTransformer(
-            load_from, device="cpu", model_kwargs={"attn_implementation": "eager"}
+        st = hub.load(
+            load_from,
+            lambda **kw: SentenceTransformer(
+                load_from, device="cpu", model_kwargs={"attn_implementation": "eager"}, **kw
+            ),
         )
     except Exception as exc:  # OSError, ValueError, hub errors: all mean "cannot load"
         raise ConfigError(

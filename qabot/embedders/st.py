@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from qabot import hub
 from qabot.embedders import precision as precisions
 from qabot.embedders.base import ProgressCallback, normalize
-from qabot.errors import ConfigError
+from qabot.errors import ConfigError, ModelUnavailableError
 
 PACKAGED = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 # The E5 family (intfloat/e5-*, multilingual-e5-*) was trained with "query: " / "passage: " in
@@ -74,7 +75,15 @@ class SentenceTransformerEmbedder:
         hf_logging.disable_progress_bar()  # "Loading weights" bars on every ask are noise
 
         try:
-            return SentenceTransformer(self._load_from, device="cpu")
+            return hub.load(
+                self._load_from,
+                lambda **kw: SentenceTransformer(self._load_from, device="cpu", **kw),
+            )
+        except ModelUnavailableError as exc:
+            raise ConfigError(
+                f"cannot load sentence-transformers model {self._name!r}: {exc}; connect once to "
+                "download it, or set QABOT_MODEL to an installed model name or a local folder"
+            ) from exc
         except Exception as exc:  # OSError, ValueError, hub errors: all mean "cannot load"
             raise ConfigError(
                 f"cannot load sentence-transformers model {self._name!r} ({exc.__class__.__name__}); "

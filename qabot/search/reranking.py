@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from qabot import hub
 from qabot.errors import ModelLoadError
 from qabot.search.retrieval import Candidate, distinct
 from qabot.types import Chunk
@@ -50,7 +51,7 @@ class Reranker:
             from sentence_transformers import CrossEncoder
 
             quiet_loading()
-            self.model = CrossEncoder(name)
+            self.model = hub.load(name, lambda **kw: CrossEncoder(name, **kw))
             labels = self.model.num_labels
         except Exception as exc:  # OSError, HF hub errors, bad configs: all mean "cannot load"
             raise load_failure("QABOT_RERANKER_MODEL", name, exc, off="reranker") from exc

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.botapi.harness import TOKEN
-from tests.botapi.server import BotApiServer
+from qabot.testing.botapi.harness import TOKEN
+from qabot.testing.botapi.server import BotApiServer
 
 
 @pytest.fixture

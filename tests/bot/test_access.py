@@ -4,14 +4,14 @@ user is refused only the admin commands; every refused update is journalled as h
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 
 import pytest
 
 from qabot.bot.inbox import journal_path
-from tests.botapi.harness import SYBIHA_QUESTION, make_settings, running_bot, seed
-from tests.botapi.server import BotApiServer, TelegramUser
+from qabot.config import Settings
+from qabot.testing.botapi.harness import SYBIHA_QUESTION, make_settings, running_bot, seed, settled
+from qabot.testing.botapi.server import BotApiServer, TelegramUser
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -22,9 +22,9 @@ PRIVATE = "this bot is private"
 ADMINS_ONLY = "Only the bot's admins"
 
 
-async def quiet(server: BotApiServer, chat_id: int, after: int, seconds: float = 0.4) -> None:
-    """Assert the bot sends nothing more to the chat for a moment."""
-    await asyncio.sleep(seconds)
+async def quiet(server: BotApiServer, settings: Settings, chat_id: int, after: int) -> None:
+    """Assert the bot sent nothing more to the chat, once it has handled every update."""
+    await settled(server, settings)
     assert server.bot_messages(chat_id, after=after) == []
 
 
@@ -71,14 +71,16 @@ async def test_strangers_are_refused_exactly_where_the_bot_would_answer(tmp_path
         sticker = await one_reply(server, BOB.id, await server.send_media(BOB, "sticker"))
         # An edit outside the window, or to a command other than /ask, is no question: silence.
         last = server.bot_messages(BOB.id)[-1]["message_id"]
-        await server.edit_text(BOB, edited, "Where is the new NATO command?", edit_date=1)
+        await server.edit_text(
+            BOB, edited, "Where is the new NATO command?", edit_date=edited["date"] + 3600
+        )
         await server.edit_text(BOB, question, "/start")
-        await quiet(server, BOB.id, last)
+        await quiet(server, settings, BOB.id, last)
 
         # A group that is not allowed: chatter is not ours; what is addressed to the bot is
         # refused (a mention, a reply to the bot, /ask); /help is not.
         chatter = await server.send_text(BOB, "good morning everyone", chat=elsewhere)
-        await quiet(server, elsewhere["id"], chatter["message_id"])
+        await quiet(server, settings, elsewhere["id"], chatter["message_id"])
         mention = await server.send_text(BOB, f"{bot} {SYBIHA_QUESTION}", chat=elsewhere)
         [to_mention] = await server.replies(elsewhere["id"], after=mention["message_id"])
         refused.append(to_mention["text"])
@@ -99,7 +101,7 @@ async def test_strangers_are_refused_exactly_where_the_bot_would_answer(tmp_path
             await server.press_data(BOB, answer, "not-ours"),
         ]
         alerts = [await alert(server, query_id) for query_id in presses]
-        await quiet(server, ALICE.id, answer["message_id"])
+        await quiet(server, settings, ALICE.id, answer["message_id"])
 
     for text in refused:
         assert PRIVATE in text and str(BOB.id) in text, text
@@ -154,7 +156,7 @@ async def test_a_refusal_that_cannot_be_sent_still_stops_the_update(tmp_path, se
         with caplog.at_level("ERROR", logger="qabot.bot"):
             await server.send_text(BOB, f"{bot} {SYBIHA_QUESTION}", chat=forum, thread=999)
             await server.wait_until(lambda: server.calls_of("sendMessage"))
-            await asyncio.sleep(0.5)
+            await settled(server, settings)  # its error handler has returned
         # The chat is handled in order: once Alice's question is answered, Bob's update is done.
         asked = await server.send_text(ALICE, f"{bot} {SYBIHA_QUESTION}", chat=forum)
         [answer] = await server.replies(forum["id"], after=asked["message_id"])

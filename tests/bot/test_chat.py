@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 
+from qabot.config import Settings
 from qabot.service import QAService
-from tests.botapi.harness import SYBIHA_QUESTION, make_settings, running_bot, seed
-from tests.botapi.server import BotApiServer, TelegramUser
+from qabot.testing.botapi.harness import SYBIHA_QUESTION, make_settings, running_bot, seed, settled
+from qabot.testing.botapi.server import BotApiServer, TelegramUser
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -22,9 +23,9 @@ HOSTILE = (
 )
 
 
-async def quiet(server: BotApiServer, chat_id: int, after: int, seconds: float = 0.4) -> None:
-    """Assert the bot sends nothing more to the chat for a moment."""
-    await asyncio.sleep(seconds)
+async def quiet(server: BotApiServer, settings: Settings, chat_id: int, after: int) -> None:
+    """Assert the bot sent nothing more to the chat, once it has handled every update."""
+    await settled(server, settings)
     assert server.bot_messages(chat_id, after=after) == []
 
 
@@ -72,7 +73,7 @@ async def test_group_answers_only_what_is_addressed_to_it(tmp_path, server):
     group = server.group_chat(-100500)
     async with running_bot(settings, server):
         chatter = await server.send_text(ALICE, "who attended the council anyway?", chat=group)
-        await quiet(server, group["id"], chatter["message_id"])
+        await quiet(server, settings, group["id"], chatter["message_id"])
 
         ask = await server.send_text(ALICE, f"/ask {SYBIHA_QUESTION}", chat=group)
         [answer] = await server.replies(group["id"], after=ask["message_id"])
@@ -88,7 +89,7 @@ async def test_group_answers_only_what_is_addressed_to_it(tmp_path, server):
         other_bot = await server.send_text(
             BOB, f"/ask@some_other_bot {SYBIHA_QUESTION}", chat=group
         )
-        await quiet(server, group["id"], other_bot["message_id"])
+        await quiet(server, settings, group["id"], other_bot["message_id"])
 
         mention = await server.send_text(BOB, f"@qabot_test_bot {SYBIHA_QUESTION}", chat=group)
         [answer] = await server.replies(group["id"], after=mention["message_id"])
@@ -101,7 +102,7 @@ async def test_group_answers_only_what_is_addressed_to_it(tmp_path, server):
         assert "winter" in answer["text"]
 
         reply_to_human = await server.send_text(BOB, "I agree", chat=group, reply_to=follow_up)
-        await quiet(server, group["id"], reply_to_human["message_id"])
+        await quiet(server, settings, group["id"], reply_to_human["message_id"])
 
         bare = await server.send_text(ALICE, "/ask", chat=group)
         [usage] = await server.replies(group["id"], after=bare["message_id"])
@@ -158,7 +159,7 @@ async def test_stale_buttons_get_a_polite_answer(tmp_path, server):
             "answerCallbackQuery", lambda p: p["callback_query_id"] == query
         )
         assert "documents changed" in call.params["text"]
-        await quiet(server, ALICE.id, answer["message_id"], 0.2)
+        await quiet(server, settings, ALICE.id, answer["message_id"])
         # The rebuild was picked up without a restart.
         asked = await server.send_text(ALICE, "Which conference did Kyiv host?")
         [fresh] = await server.replies(ALICE.id, after=asked["message_id"])
@@ -294,12 +295,12 @@ async def test_bad_input_is_handled_and_the_bot_keeps_going(tmp_path, server):
         # An edit long after the question is not a question again (bot/test_edits.py: within
         # QABOT_EDIT_WINDOW_SECONDS it is).
         await server.edit_text(ALICE, m, SYBIHA_QUESTION, edit_date=m["date"] + 3600)
-        await quiet(server, ALICE.id, _reply["message_id"])
+        await quiet(server, settings, ALICE.id, _reply["message_id"])
         assert "Sybiha" not in _reply["text"]
         await server.channel_post(channel_id, SYBIHA_QUESTION)
         group = server.group_chat(-4242)
         sticker = await server.send_media(BOB, "sticker", chat=group)
-        await quiet(server, group["id"], sticker["message_id"])
+        await quiet(server, settings, group["id"], sticker["message_id"])
         m = await server.send_text(ALICE, SYBIHA_QUESTION)
         [answer] = await server.replies(ALICE.id, after=m["message_id"])
         assert "Sybiha" in answer["text"]

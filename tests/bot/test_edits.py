@@ -3,12 +3,10 @@ else the new answer is a reply. Over HTTP to the stand-in, across a restart too.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from tests.botapi.harness import SYBIHA_QUESTION, make_settings, running_bot, seed
-from tests.botapi.server import BotApiServer, TelegramUser
+from qabot.testing.botapi.harness import SYBIHA_QUESTION, make_settings, running_bot, seed, settled
+from qabot.testing.botapi.server import BotApiServer, TelegramUser
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,7 +36,7 @@ async def test_an_edited_question_gets_its_answer_edited_in_place(tmp_path, serv
         assert "Kallas" in reply["text"] and "Sybiha" not in reply["text"]
         # An edit that keeps the words (formatting, say) is not answered again.
         await server.edit_text(ALICE, typo, f"  {KALLAS_QUESTION} ")
-        await asyncio.sleep(0.4)
+        await settled(server, settings)
         assert _edits(server) == 2
         assert server.bot_messages(ALICE.id, after=reply["message_id"]) == []
 
@@ -55,7 +53,7 @@ async def test_an_edited_question_gets_its_answer_edited_in_place(tmp_path, serv
         assert answer["reply_to_message"]["message_id"] == chatter["message_id"]
         # Another command edited in: not a question.
         await server.edit_text(ALICE, chatter, "/sources")
-        await asyncio.sleep(0.4)
+        await settled(server, settings)
         assert server.bot_messages(group["id"], after=answer["message_id"]) == []
     assert all(c.status == 200 for c in server.calls), [c.description for c in server.calls]
     edits = server.calls_of("editMessageText")  # link previews stay off in edited answers too
@@ -74,7 +72,7 @@ async def test_an_answer_that_cannot_be_edited_is_replaced_by_a_reply(tmp_path, 
         assert "Sybiha" in second["text"]
         # Outside the window (60 s here) an edit is ignored.
         await server.edit_text(ALICE, asked, KALLAS_QUESTION, edit_date=asked["date"] + 61)
-        await asyncio.sleep(0.4)
+        await settled(server, settings)
         assert "Sybiha" in second["text"]
         assert server.bot_messages(ALICE.id, after=second["message_id"]) == []
 
@@ -94,5 +92,5 @@ async def test_edits_are_answered_in_order_and_after_a_restart(tmp_path, server)
         await server.wait_until(lambda: "Kallas" in answer["text"])
         [reply] = await server.replies(ALICE.id, after=second["message_id"])
         await server.wait_until(lambda: "Wiesbaden" in reply["text"])
-        await asyncio.sleep(0.3)
+        await settled(server, settings)
     assert len(server.bot_messages(ALICE.id)) == 2  # no answer sent twice

@@ -9,8 +9,16 @@ from itertools import pairwise
 
 import pytest
 
-from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
-from tests.botapi.server import BotApiServer, TelegramUser
+from qabot.bot import sending
+from qabot.testing.botapi.harness import (
+    SYBIHA_QUESTION,
+    TOKEN,
+    make_settings,
+    running_bot,
+    seed,
+    settled,
+)
+from qabot.testing.botapi.server import BotApiServer, TelegramUser
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,7 +40,7 @@ async def test_a_failed_send_is_retried_and_the_answer_arrives_once(tmp_path, se
         server.fault_next("sendMessage", fault)
         asked = await server.send_text(ALICE, SYBIHA_QUESTION)
         await server.replies(ALICE.id, after=asked["message_id"], timeout=15)
-        await asyncio.sleep(1.5)  # time for a wrong second message to show up
+        await settled(server, settings)  # a wrong second message would have come by now
     [answer] = server.bot_messages(ALICE.id)
     assert "Sybiha" in answer["text"]
     attempts = server.calls_of("sendMessage")
@@ -48,7 +56,8 @@ async def test_a_late_answer_is_not_resent_and_not_apologised_for(tmp_path, serv
         server.fault_next("sendMessage", "slow", delay=6.5)
         asked = await server.send_text(ALICE, SYBIHA_QUESTION)
         await server.replies(ALICE.id, after=asked["message_id"], timeout=10)
-        await asyncio.sleep(7)  # past the timeout: a resend or an apology would come now
+        # Handled once the read timed out: a resend or an apology would have come by then.
+        await settled(server, settings, timeout=15)
         after = await server.send_text(ALICE, SYBIHA_QUESTION)  # and the bot still works
         await server.replies(ALICE.id, after=after["message_id"], timeout=10)
     texts = [m["text"] for m in server.bot_messages(ALICE.id)]
@@ -56,7 +65,11 @@ async def test_a_late_answer_is_not_resent_and_not_apologised_for(tmp_path, serv
     assert len(server.calls_of("sendMessage")) == 2
 
 
-async def test_a_send_failing_every_time_ends_in_one_apology(tmp_path, server):
+async def test_a_send_failing_every_time_ends_in_one_apology(tmp_path, server, monkeypatch):
+    # The retries' backoff shortened 10 times (0.5 + 1 + 2 + 4 + 8 s by default): what is
+    # tested is how many tries there are and what follows the last.
+    delays = tuple(d / 10 for d in sending.TRANSIENT_DELAYS)
+    monkeypatch.setattr(sending, "TRANSIENT_DELAYS", delays)
     settings = make_settings(tmp_path, server)
     seed(settings)
     async with running_bot(settings, server):
@@ -64,7 +77,10 @@ async def test_a_send_failing_every_time_ends_in_one_apology(tmp_path, server):
         asked = await server.send_text(ALICE, SYBIHA_QUESTION)
         [apology] = await server.replies(ALICE.id, after=asked["message_id"], timeout=30)
     assert APOLOGY in apology["text"]
-    assert [c.status for c in server.calls_of("sendMessage")] == [500] * 6 + [200]
+    attempts = server.calls_of("sendMessage")
+    assert [c.status for c in attempts] == [500] * 6 + [200]
+    gaps = [b.at - a.at for a, b in pairwise(attempts[:6])]
+    assert all(gap >= delay for gap, delay in zip(gaps, delays, strict=True)), gaps
 
 
 async def test_under_enforced_flood_limits_a_burst_gets_no_429(tmp_path, strict_server):

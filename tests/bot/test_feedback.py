@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from qabot.cli.main import app as cli
 from qabot.feedback.store import FeedbackStore
-from tests.botapi.harness import SYBIHA_QUESTION, make_settings, running_bot, seed
-from tests.botapi.server import BotApiServer, TelegramUser
+from qabot.testing.botapi.harness import SYBIHA_QUESTION, make_settings, running_bot, seed
+from qabot.testing.botapi.server import BotApiServer, TelegramUser
 
 pytestmark = pytest.mark.timeout(60)
 

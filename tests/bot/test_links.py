@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.botapi.harness import LIGHTHOUSE, make_settings, running_bot, seed
-from tests.botapi.server import TelegramUser
+from qabot.testing.botapi.harness import LIGHTHOUSE, make_settings, running_bot, seed
+from qabot.testing.botapi.server import TelegramUser
 from tests.helpers.web import WebSite
 
 pytestmark = pytest.mark.timeout(60)

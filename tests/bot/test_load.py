@@ -10,8 +10,8 @@ import time
 import pytest
 
 from qabot.service import QAService
-from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
-from tests.botapi.server import TelegramUser
+from qabot.testing.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
+from qabot.testing.botapi.server import TelegramUser
 
 pytestmark = pytest.mark.timeout(90)
 

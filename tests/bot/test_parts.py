@@ -17,8 +17,8 @@ from qabot.bot.formatting import (
 from qabot.bot.messages import TEXTS, language_of, text
 from qabot.bot.ratelimit import QuestionLimiter
 from qabot.bot.uploads import is_supported, safe_file_name, target_path
+from qabot.testing.botapi.html_check import EntityParseError, parse_html
 from qabot.types import Chunk, Hit
-from tests.botapi.html_check import EntityParseError, parse_html
 
 
 def test_escape_keeps_document_text_intact_after_parsing():

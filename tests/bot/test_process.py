@@ -11,9 +11,9 @@ import sys
 import aiohttp
 import pytest
 
-from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, seed
-from tests.botapi.process import ROOT, bot_env, ready_or_fail, start_bot, stop_bot
-from tests.botapi.server import TelegramUser
+from qabot.testing.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, seed
+from qabot.testing.botapi.process import ROOT, bot_env, ready_or_fail, start_bot, stop_bot
+from qabot.testing.botapi.server import TelegramUser
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -10,14 +10,14 @@ import pytest
 
 from qabot.service import QAService
 from qabot.stores.qdrant.index import close_local
-from tests.botapi.harness import (
+from qabot.testing.botapi.harness import (
     LIGHTHOUSE,
     SYBIHA_QUESTION,
     make_settings,
     running_bot,
     seed,
 )
-from tests.botapi.server import TelegramUser
+from qabot.testing.botapi.server import TelegramUser
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -17,18 +17,19 @@ import pytest
 
 from qabot.bot.inbox import journal_path
 from qabot.bot.journal import Journal
-from tests.bot.test_process import free_port
-from tests.botapi.harness import (
+from qabot.testing.botapi.harness import (
     ANSWERED_QUESTIONS,
     SYBIHA_QUESTION,
     TOKEN,
     make_settings,
     running_bot,
     seed,
+    settled,
     tally_chat,
 )
-from tests.botapi.process import bot_env, ready_or_fail, start_bot, stop_bot
-from tests.botapi.server import BotApiServer, TelegramUser
+from qabot.testing.botapi.process import bot_env, ready_or_fail, start_bot, stop_bot
+from qabot.testing.botapi.server import BotApiServer, TelegramUser
+from tests.bot.test_process import free_port
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -44,8 +45,12 @@ def all_answered(server: BotApiServer, users: list[TelegramUser], per_user: int)
 
 
 async def kill_after(server, proc, users: list[TelegramUser], n: int) -> None:
-    """SIGKILL the bot once `n` answers have arrived."""
-    await server.wait_until(lambda: answered(server, users) >= n, timeout=60)
+    """SIGKILL the bot once `n` answers have arrived and it has confirmed every update it was
+    sent (answers start while a batch is still being journalled): after the restart the
+    unanswered ones come from its journal alone."""
+    await server.wait_until(
+        lambda: answered(server, users) >= n and not server.pending_updates, timeout=60
+    )
     proc.send_signal(signal.SIGKILL)
     assert await asyncio.wait_for(proc.wait(), 10) == -signal.SIGKILL
 
@@ -81,15 +86,15 @@ async def burst_then_kill(tmp_path, server, env, users, per_user: int, kill_at: 
             proc.kill()
 
 
-async def restart_until_answered(tmp_path, server, env, users, per_user: int, *, linger=0.0):
-    """Start the bot again, wait until every question has an answer (and `linger` seconds more,
-    for a duplicate to show up), stop it; its exit code and log."""
+async def restart_until_answered(tmp_path, server, settings, env, users, per_user: int):
+    """Start the bot again, wait until every question has an answer and every update is
+    handled (a duplicate would have been sent by then), stop it; its exit code and log."""
     server.ready.clear()
     proc, log = await start_bot(tmp_path, env, log_name="bot2.log")
     try:
         await ready_or_fail(server, proc, log)
         await server.wait_until(lambda: all_answered(server, users, per_user), timeout=60)
-        await asyncio.sleep(linger)
+        await settled(server, settings, timeout=30)
     finally:
         code = await stop_bot(proc)
     return code, log
@@ -104,10 +109,8 @@ async def test_polling_bot_killed_mid_burst_answers_everything_after_restart(tmp
     await burst_then_kill(tmp_path, server, env, users, per_user, 8)
     before = answered(server, users)
     assert before < len(users) * per_user
-    # Telegram has forgotten them: the bot confirmed every update it fetched.
-    await asyncio.sleep(0.2)
-    assert server.pending_updates == 0
-    code, log = await restart_until_answered(tmp_path, server, env, users, per_user, linger=1.5)
+    assert server.pending_updates == 0  # Telegram has forgotten them
+    code, log = await restart_until_answered(tmp_path, server, settings, env, users, per_user)
     assert code == 0
     assert_all_answered_in_order(server, users, per_user, log)
     output = log.read_text()
@@ -128,7 +131,7 @@ async def test_after_a_restart_the_first_answers_keep_the_flood_limits(tmp_path)
         env = bot_env(tmp_path, server, QABOT_QUESTIONS_PER_MINUTE="100")
         await burst_then_kill(tmp_path, server, env, users, per_user, 4)
         restarted = len(server.calls)
-        await restart_until_answered(tmp_path, server, env, users, per_user)
+        await restart_until_answered(tmp_path, server, settings, env, users, per_user)
         refused = [
             (i, c.method, c.params.get("chat_id"), c.description)
             for i, c in enumerate(server.calls)
@@ -155,7 +158,7 @@ async def test_webhook_bot_killed_mid_burst_answers_everything_after_restart(tmp
     # each webhook POST is answered 200 once journaled
     await burst_then_kill(tmp_path, server, env, users, per_user, 4)
     assert answered(server, users) < len(users) * per_user
-    code, log = await restart_until_answered(tmp_path, server, env, users, per_user, linger=1.5)
+    code, log = await restart_until_answered(tmp_path, server, settings, env, users, per_user)
     assert code == 0
     assert_all_answered_in_order(server, users, per_user, log)
 
@@ -226,7 +229,6 @@ async def test_an_update_delivered_again_after_a_crash_is_answered_once(tmp_path
     journal.close()
     async with running_bot(settings, server):
         await server.replies(alice.id, timeout=10)
-        await server.wait_until(lambda: server.pending_updates == 0)  # fetched and confirmed
-        await asyncio.sleep(0.5)
+        await settled(server, settings)  # fetched, confirmed and handled
     [answer] = server.bot_messages(alice.id)
     assert "Sybiha" in answer["text"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
-from tests.botapi.server import BotApiServer, TelegramUser
+from qabot.testing.botapi.harness import SYBIHA_QUESTION, TOKEN, make_settings, running_bot, seed
+from qabot.testing.botapi.server import BotApiServer, TelegramUser
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,8 +12,8 @@ import pytest
 from qabot.embedders.hashing import HashingEmbedder
 from qabot.service import QAService
 from qabot.stores.files.folders import VersionFolders
-from tests.botapi.harness import LIGHTHOUSE, make_settings, running_bot, seed
-from tests.botapi.server import TelegramUser
+from qabot.testing.botapi.harness import LIGHTHOUSE, make_settings, running_bot, seed
+from qabot.testing.botapi.server import TelegramUser
 
 pytestmark = pytest.mark.timeout(90)
 

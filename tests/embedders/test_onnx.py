@@ -16,6 +16,7 @@ from qabot.embedders import onnx, onnx_export
 from qabot.embedders.onnx import OnnxQueryEmbedder, is_exported
 from qabot.embedders.onnx_export import export_onnx
 from qabot.errors import ConfigError, IndexCorruptError, IndexMismatchError
+from tests.helpers import once_per_run
 
 # Measured max |diff| is ~2e-7 (fp32 end to end); the bounds leave room for other CPUs' kernels.
 MAX_ABS_DIFF = 1e-4
@@ -47,8 +48,11 @@ def model_path() -> Path:
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory) -> Path:
-    """One export of the packaged MiniLM per test session (torch import + export take seconds)."""
-    return export_onnx("all-MiniLM-L6-v2", tmp_path_factory.mktemp("export") / "onnx")
+    """One export of the packaged MiniLM per test run (torch import + export take seconds)."""
+    folder = once_per_run(
+        tmp_path_factory, "minilm-export", lambda f: export_onnx("all-MiniLM-L6-v2", f / "onnx")
+    )
+    return folder / "onnx"
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ from qabot.embedders.registry import (
     default_threshold,
 )
 from qabot.errors import ConfigError
+from tests.helpers import ROOT
 
 # A new backend: its embedder and its one entry, in a module of its own.
 FAKE_BACKEND = """
@@ -100,8 +101,8 @@ def test_a_registered_backend_gets_its_calibration_and_is_a_setting_and_a_cli_ch
     proc = subprocess.run(
         [sys.executable, "-c", PROBE],
         cwd=tmp_path,
-        # tmp_path first, then whichever qabot this run imports (a worktree's, not the venv's).
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])},
+        # the fake backend, and the qabot this test imported (not whichever one is installed)
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])},
         capture_output=True,
         text=True,
         timeout=120,

@@ -4,7 +4,12 @@ tiny_models.py, web.py)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "seeds" / "ukrinform-nato-rutte-2024-12-04.txt"
@@ -30,3 +35,20 @@ def build_files(folders, *, embedder, options, held=None, full: bool = False):
         store=store, embedder=embedder, options=options, held=view, full=full
     )
     return report, written.data if written is not None else None
+
+
+def once_per_run(tmp_path_factory, name: str, build: Callable[[Path], object]) -> Path:
+    """The folder `name`, filled by `build(folder)` once per test run even across pytest-xdist
+    workers (which share the run's base temporary folder): the first builds it under a file
+    lock, the others wait and reuse it. For files tests only read, like an ONNX export."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's, above each worker's own
+    folder = root / name
+    with FileLock(str(root / f"{name}.lock")):
+        if not (root / f"{name}.done").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            build(folder)
+            (root / f"{name}.done").touch()
+    return folder

@@ -1,5 +1,5 @@
 """A stand-in Telegram Bot API server for testing the bot over real HTTP (see `server.py`)."""
 
-from tests.botapi.server import BotApiServer, TelegramUser
+from qabot.testing.botapi.server import BotApiServer, TelegramUser
 
 __all__ = ["BotApiServer", "TelegramUser"]

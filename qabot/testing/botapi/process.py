@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.botapi.harness import TOKEN
-from tests.botapi.server import BotApiServer
+from qabot.testing.botapi.harness import TOKEN
+from qabot.testing.botapi.server import BotApiServer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def bot_env(tmp_path: Path, server: BotApiServer, **extra: str) -> dict[str, str]:

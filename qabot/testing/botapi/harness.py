@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from qabot.bot.app import ALLOWED_UPDATES, build_application
+from qabot.bot.inbox import journal_path
+from qabot.bot.journal import Journal
 from qabot.config import Settings, get_settings
 from qabot.service import QAService
-from tests.botapi.server import BotApiServer
+from qabot.testing.botapi.server import BotApiServer
 
 # Shaped like a real token (digits, colon, 35 characters), so the bot accepts it.
 TOKEN = "123456789:AAH-test_token_0123456789abcdefghij"
-SEED_DIR = Path(__file__).resolve().parents[2] / "seeds"
+SEED_DIR = Path(__file__).resolve().parents[3] / "seeds"
 # A document the seed lacks, for tests that add one (uploads, watching, links, Qdrant).
 LIGHTHOUSE = (
     "Lighthouse keeping\n"
@@ -85,6 +89,27 @@ async def running_bot(
             await app.stop()
             if app.post_stop:  # as run_polling does
                 await app.post_stop(app)
+
+
+async def settled(server: BotApiServer, settings: Settings, *, timeout: float = 10.0) -> None:
+    """Wait until the bot has taken every update the server holds and finished handling each:
+    the journal marks an update done once its handlers (the error handler too) returned, and
+    nothing is sent for it after that. So a test checks that the bot did *not* answer something
+    without sleeping for "long enough". The bot may run in-process or as a process."""
+    path = journal_path(settings.index_dir)
+    deadline = time.monotonic() + timeout
+    while True:
+        if not server.pending_updates and path.exists():
+            journal = Journal(path)
+            try:
+                unhandled, _ = journal.counts()
+            finally:
+                journal.close()
+            if not unhandled:
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the bot has not handled every update after {timeout}s")
+        await asyncio.sleep(0.02)
 
 
 def tally_chat(server: BotApiServer, chat_id: int, asked: int) -> tuple[int, int, bool]:

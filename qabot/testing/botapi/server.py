@@ -31,8 +31,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.botapi.faults import Fault, FloodLimits
-from tests.botapi.html_check import EntityParseError, parse_html, utf16_len
+from qabot.testing.botapi.faults import Fault, FloodLimits
+from qabot.testing.botapi.html_check import EntityParseError, parse_html, utf16_len
 
 MAX_MESSAGE_UTF16 = 4096
 MAX_CALLBACK_DATA_BYTES = 64
