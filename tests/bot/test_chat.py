@@ -389,4 +389,4 @@ async def test_button_data_with_unicode_digits_is_an_expired_button(tmp_path, se
                 "answerCallbackQuery", lambda p, q=query: p["callback_query_id"] == q
             )
             assert "older answer" in call.params["text"]
-        await quiet(server, ALICE.id, answer["message_id"], 0.2)
+        await quiet(server, settings, ALICE.id, answer["message_id"])
