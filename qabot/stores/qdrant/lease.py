@@ -90,7 +90,14 @@ class Lease:
         client = self.index.client
         if not client.collection_exists(self.collection):
             try:
-                client.create_collection(self.collection, vectors_config={})
+                from qdrant_client import models as m
+
+                # One point, no vector of its own: a 1-dimensional named vector keeps the
+                # collection valid on servers that refuse one without any vector config.
+                client.create_collection(
+                    self.collection,
+                    vectors_config={"none": m.VectorParams(size=1, distance=m.Distance.DOT)},
+                )
             except Exception:  # another builder made it meanwhile
                 if not client.collection_exists(self.collection):
                     raise
