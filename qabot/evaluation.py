@@ -192,7 +192,8 @@ def prepare_index(
     info_path = folder / "build.json"
     if service.has_index() and info_path.is_file():
         build = json.loads(info_path.read_text(encoding="utf-8")) | {"cached": True}
-        previous = service.store.previous()
+        # From the version the questions will be asked of: the files store reads nothing more.
+        previous = service.store.previous(held=service.loaded_index())
         if previous is not None and previous.reread:
             service.build(progress=progress)  # an index from before dates: reads them, no embedding
     else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +88,7 @@ def build(
     report = BuildReport()
     if options.sentences and not store.keeps_sentences:
         log.warning("QABOT_SENTENCE_VECTORS: this store keeps no sentence vectors")
-        options = _without_sentences(options)
+        options = replace(options, sentences=False)
     with store.lock():
         with span("clean"):
             store.clean()
@@ -143,12 +143,6 @@ def build(
         report.chunks_total = kept + len(embedded.chunks)
     report.seconds = time.perf_counter() - t0
     return report, written
-
-
-def _without_sentences(options: BuildOptions) -> BuildOptions:
-    from dataclasses import replace
-
-    return replace(options, sentences=False)
 
 
 def plan_build(scan: Scan, prev: Previous | None, report: BuildReport, *, max_chars: int):

@@ -52,23 +52,23 @@ class QdrantStore(Store):
         check_model(manifest, expect_model_id=expect_model_id, expect_dim=None)
         return QdrantView(index, Current(current.collection, int(manifest["gen"])), manifest)
 
-    def _manifest(self) -> dict | None:
-        collection = self.index.target()
-        return None if collection is None else self.index.manifest(collection)
-
     def indexed_files(self) -> dict[str, dict]:
         try:
-            manifest = self._manifest()
+            collection = self.index.target()
+            if collection is None:
+                return {}
+            # Only the files: the manifest's vocabulary is most of its size.
+            return self.index.manifest(collection, fields=["files"]).get("files", {})
         except (QabotError, OSError, ValueError):
             return {}
-        return manifest.get("files", {}) if manifest else {}
 
     def status(self) -> IndexStatus:
         index = self.index
         current = index.target()
         if current is None:
             return IndexStatus(built=False)
-        manifest = index.manifest(current)
+        fields = ["docs", "chunks", "model_id", "built_at", "skipped"]  # not the vocabulary
+        manifest = index.manifest(current, fields=fields)
         st = IndexStatus(
             built=True,
             documents=len(manifest.get("docs", {})),
